@@ -1,0 +1,75 @@
+# The book's commands. The two that matter:
+#   make book   execute every chapter (cpu profile) and build the website into _build/html
+#   make test   library tests, every notebook under nbval (smoke profile), the book built with
+#               warnings as errors, and the browser tests of the built pages
+# Both create .venv and install into it when needed, and print how long each stage took.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAGE := tools/stage
+INSTALLED := $(VENV)/.installed
+TEST_SITE := _build/test/_build/html
+
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYTHONUNBUFFERED := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help install book test test-lib test-notebooks test-book test-browser lab student clean distclean
+
+help:
+	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
+	@echo "make test       run all tests: library, notebooks (nbval, smoke profile), strict book build, browser"
+	@echo "make lab        start JupyterLab on the notebooks"
+	@echo "make install    create .venv and install the library with its book and test extras"
+	@echo "make clean      remove build output (keeps .venv)"
+	@echo "make distclean  remove build output, caches and .venv"
+
+# Reinstall only when the package's requirements change; `make install` forces it.
+$(INSTALLED): pyproject.toml
+	@$(STAGE) install bash tools/install.sh "$(PYTHON)" "$(VENV)"
+
+install:
+	@rm -f $(INSTALLED)
+	@$(MAKE) --no-print-directory $(INSTALLED)
+
+book: $(INSTALLED)
+	@$(STAGE) book-build env ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . ; \
+	rc=$$?; $(STAGE) --summary; \
+	[ $$rc -eq 0 ] && echo "The book is in _build/html/index.html"; exit $$rc
+
+test: $(INSTALLED)
+	@$(STAGE) library-tests $(BIN)/pytest -q -m "not browser" tests && \
+	$(STAGE) notebooks-nbval $(MAKE) --no-print-directory test-notebooks && \
+	$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book && \
+	$(STAGE) browser-setup bash tools/ensure_chromium.sh && \
+	$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser ; \
+	rc=$$?; $(STAGE) --summary; exit $$rc
+
+test-lib: $(INSTALLED)
+	$(BIN)/pytest -q -m "not browser" tests
+
+test-notebooks: $(INSTALLED)
+	ALEXNET_PROFILE=smoke $(BIN)/pytest -q --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600 -p no:randomly notebooks
+
+test-book: $(INSTALLED)
+	rm -rf _build/test
+	ALEXNET_PROFILE=smoke $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/test
+
+test-browser: $(INSTALLED)
+	ALEXNET_SITE=$(TEST_SITE) $(BIN)/pytest -q -m browser tests
+
+lab: $(INSTALLED)
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf _build student .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) .cache

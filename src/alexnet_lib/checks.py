@@ -1,0 +1,157 @@
+"""Self-checks for the reader's own code: they explain what is wrong instead of just failing.
+
+Call a check on your function; it runs it on a few cases, compares with the
+library's reference and either prints a short success line or raises
+:class:`CheckFailed` with the case, the position and the likely mistake.
+
+    >>> from alexnet_lib.checks import check_correlate2d
+    >>> check_correlate2d(my_correlate2d)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .conv import correlate2d, output_size
+
+__all__ = ["CheckFailed", "check_correlate2d", "check_output_size"]
+
+
+class CheckFailed(AssertionError):
+    """Your function gave a wrong answer; the message says where and, when it can tell, why."""
+
+
+def _accepts(fn: Callable[..., Any], *names: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins without a signature: just try
+        return True
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return True
+    return all(n in params for n in names)
+
+
+def _first_mismatch(got: np.ndarray, expected: np.ndarray, atol: float) -> tuple[int, ...]:
+    bad = ~np.isclose(got, expected, atol=atol, rtol=1e-4)
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+# (image height, image width, kernel size, stride, padding): square and not, odd and even
+# kernels, stride and padding alone and together. All fit exactly (no leftover rows).
+_CORRELATE_CASES: tuple[tuple[int, int, int, int, int], ...] = (
+    (5, 5, 3, 1, 0),
+    (6, 8, 3, 1, 0),
+    (7, 7, 2, 1, 0),
+    (6, 6, 3, 1, 1),
+    (9, 9, 3, 2, 0),
+    (8, 10, 3, 1, 2),
+    (11, 7, 5, 2, 1),
+    (4, 4, 4, 1, 0),
+)
+
+
+def check_correlate2d(
+    fn: Callable[..., Any], *, stride_and_padding: bool | None = None, seed: int = 0
+) -> None:
+    """Check a 2-D cross-correlation ``fn(image, kernel, stride=1, padding=0)``.
+
+    Args:
+        fn: your function. It takes a 2-D image and a 2-D kernel; if it also takes
+            ``stride`` and ``padding`` keywords they are checked too.
+        stride_and_padding: force (True) or skip (False) the stride and padding cases;
+            by default they run when ``fn`` accepts those keywords.
+        seed: seed for the random test images.
+
+    Raises:
+        CheckFailed: with the failing case and what probably went wrong.
+    """
+    if not callable(fn):
+        raise TypeError(f"check_correlate2d takes your function, got {type(fn).__name__}")
+    if stride_and_padding is None:
+        stride_and_padding = _accepts(fn, "stride", "padding")
+    rng = np.random.default_rng(seed)
+    n_checked = 0
+    for h, w, k, stride, padding in _CORRELATE_CASES:
+        if (stride != 1 or padding != 0) and not stride_and_padding:
+            continue
+        image = rng.integers(-3, 4, size=(h, w)).astype(np.float64)
+        kernel = rng.integers(-2, 3, size=(k, k)).astype(np.float64)
+        kernel[0, 0], kernel[-1, -1] = 3.0, -1.0  # never symmetric, so a flip shows
+        expected = correlate2d(image, kernel, stride=stride, padding=padding)
+        case = f"a {h}x{w} image, a {k}x{k} kernel, stride {stride}, padding {padding}"
+        kwargs = {"stride": stride, "padding": padding} if stride_and_padding else {}
+        try:
+            got = fn(image.copy(), kernel.copy(), **kwargs)
+        except Exception as err:  # the reader's code: report any failure with the case
+            raise CheckFailed(f"For {case}, your function raised {type(err).__name__}: {err}") from err
+        if got is None:
+            raise CheckFailed(f"For {case}, your function returned None: did you forget `return`?")
+        got = np.asarray(got, dtype=np.float64)
+        if got.shape != expected.shape:
+            hint = (
+                f"The output size along each axis is (n + 2*padding - k) / stride + 1: "
+                f"({h} + 2*{padding} - {k}) / {stride} + 1 = {expected.shape[0]} rows and "
+                f"({w} + 2*{padding} - {k}) / {stride} + 1 = {expected.shape[1]} columns."
+            )
+            if got.shape == (h, w) and expected.shape != (h, w):
+                hint += " Your output has the input's shape: did the loop visit windows that hang off the edge?"
+            raise CheckFailed(
+                f"For {case}, the output should have shape {expected.shape}, yours has {got.shape}. {hint}"
+            )
+        if not np.allclose(got, expected, atol=1e-6, rtol=1e-4):
+            i, j = _first_mismatch(got, expected, 1e-6)
+            flipped = correlate2d(image, kernel[::-1, ::-1], stride=stride, padding=padding)
+            if np.allclose(got, flipped, atol=1e-6):
+                raise CheckFailed(
+                    f"For {case}, your output is the *flipped*-kernel result: you computed a true "
+                    "convolution (kernel rotated by 180 degrees). Deep-learning libraries do not flip "
+                    "the kernel: use kernel[u, v] with window[u, v]."
+                )
+            if np.allclose(got, expected.T, atol=1e-6) if got.shape == expected.T.shape else False:
+                raise CheckFailed(f"For {case}, your output is transposed: rows and columns are swapped.")
+            r0, c0 = i * stride, j * stride
+            raise CheckFailed(
+                f"For {case}, out[{i}, {j}] should be {expected[i, j]:g}, yours is {got[i, j]:g}. "
+                f"That value is sum(window * kernel) for the window whose top-left corner is at "
+                f"row {r0}, column {c0} of the padded image (rows {r0}..{r0 + k - 1}, "
+                f"columns {c0}..{c0 + k - 1})."
+            )
+        n_checked += 1
+    extra = "" if stride_and_padding else " (without stride and padding: add those keywords to check them too)"
+    print(f"check_correlate2d: all {n_checked} cases match alexnet_lib.conv.correlate2d{extra}.")
+
+
+def check_output_size(fn: Callable[[int, int, int, int], Any]) -> None:
+    """Check ``fn(n, k, padding, stride)``, the output length of a convolution along one axis.
+
+    Cases where the windows do not fit evenly are checked against PyTorch's rule
+    (round down), which is what ``torch.nn.Conv2d`` and AlexNet's first layer rely on.
+    """
+    cases = [
+        (5, 3, 0, 1), (5, 3, 1, 1), (7, 3, 0, 2), (32, 5, 2, 1), (224, 11, 2, 4),
+        (227, 11, 0, 4), (55, 3, 0, 2), (13, 3, 1, 1), (4, 4, 0, 1), (10, 3, 0, 3),
+    ]
+    for n, k, p, s in cases:
+        expected = output_size(n, k, p, s, floor=True)
+        try:
+            got = fn(n, k, p, s)
+        except Exception as err:  # the reader's code
+            raise CheckFailed(
+                f"output_size(n={n}, k={k}, padding={p}, stride={s}) raised {type(err).__name__}: {err}"
+            ) from err
+        if got != expected or (isinstance(got, float) and not float(got).is_integer()):
+            exact = (n + 2 * p - k) / s + 1
+            why = (
+                f" The exact value is {exact:g}; sizes are whole numbers, so round down "
+                "(integer division //)." if exact != expected else ""
+            )
+            raise CheckFailed(
+                f"output_size(n={n}, k={k}, padding={p}, stride={s}) should be {expected}, "
+                f"yours gave {got!r}. The formula is (n + 2*padding - k) // stride + 1.{why}"
+            )
+    print(f"check_output_size: all {len(cases)} cases are right.")
+

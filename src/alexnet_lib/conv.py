@@ -1,0 +1,227 @@
+"""Convolution in numpy, written to be read (Chapter 1).
+
+Everything here is *cross-correlation*, the operation deep-learning libraries call
+"convolution": the kernel slides over the input without being flipped, and each
+output value is the sum of the window times the kernel. Arrays follow PyTorch's
+layout: a batch of images is ``(N, C, H, W)`` and a bank of filters is
+``(C_out, C_in / groups, kH, kW)``.
+
+The functions check their arguments and say what is wrong in words: a kernel
+larger than the padded input, channels that do not match, or a stride that does
+not fit the input evenly.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import numpy as np
+
+IntPair = Union[int, tuple[int, int]]
+
+__all__ = [
+    "ConvShapeError",
+    "conv2d_naive",
+    "correlate2d",
+    "output_size",
+    "pad2d",
+]
+
+
+class ConvShapeError(ValueError):
+    """The shapes or settings given to a convolution do not fit together."""
+
+
+def _pair(value: IntPair, name: str) -> tuple[int, int]:
+    """Turn ``3`` into ``(3, 3)``; check that both entries are non-negative integers."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    elif (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return pair
+
+
+def output_size(
+    n: int, k: int, padding: int = 0, stride: int = 1, *, floor: bool = False, dim: str = "size"
+) -> int:
+    """Length of a convolution's output along one axis: ``(n + 2*padding - k) / stride + 1``.
+
+    Args:
+        n: input length (height or width).
+        k: kernel length.
+        padding: zeros added on *each* side.
+        stride: step between neighbouring windows.
+        floor: when the windows do not fit evenly, drop the leftover rows or columns
+            (what PyTorch does) instead of raising.
+        dim: name of the axis, used in error messages.
+
+    Raises:
+        ConvShapeError: when the kernel is larger than the padded input, or when
+            ``(n + 2*padding - k)`` is not a multiple of ``stride`` and ``floor`` is False.
+    """
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    if k < 1:
+        raise ValueError(f"kernel {dim} must be >= 1, got {k}")
+    if padding < 0:
+        raise ValueError(f"padding must be >= 0, got {padding}")
+    span = n + 2 * padding - k
+    if span < 0:
+        raise ConvShapeError(
+            f"the kernel's {dim} ({k}) is larger than the padded input's {dim} "
+            f"({n} + 2*{padding} = {n + 2 * padding}); use a smaller kernel or padding >= "
+            f"{(k - n + 1) // 2}"
+        )
+    if span % stride and not floor:
+        left_over = span % stride
+        raise ConvShapeError(
+            f"the windows do not fit the input's {dim} evenly: (n + 2p - k) / s = "
+            f"({n} + 2*{padding} - {k}) / {stride} = {span / stride:g} is not an integer, so "
+            f"the last {left_over} row(s)/column(s) would never be seen. Change the padding or "
+            f"the stride, crop the input to {dim} {n - left_over}, or pass floor=True to drop "
+            f"them as torch.nn.functional.conv2d does"
+        )
+    return span // stride + 1
+
+
+def pad2d(x: np.ndarray, padding: IntPair) -> np.ndarray:
+    """Add ``padding`` zeros around the last two axes of ``x`` (top/bottom, left/right)."""
+    ph, pw = _pair(padding, "padding")
+    if ph == 0 and pw == 0:
+        return x
+    widths = [(0, 0)] * (x.ndim - 2) + [(ph, ph), (pw, pw)]
+    return np.pad(x, widths, mode="constant", constant_values=0)
+
+
+def correlate2d(
+    image: np.ndarray, kernel: np.ndarray, stride: IntPair = 1, padding: IntPair = 0
+) -> np.ndarray:
+    """Slide ``kernel`` over a single-channel ``image``: two loops, one output value each.
+
+    This is the function Chapter 1 builds. Each output value is
+    ``sum(window * kernel)`` for the window under the kernel; the kernel is not
+    flipped (cross-correlation, as in every deep-learning library).
+
+    Args:
+        image: 2-D array ``(H, W)``.
+        kernel: 2-D array ``(kH, kW)``.
+        stride: step between windows, an int or ``(sH, sW)``.
+        padding: zeros added on each side, an int or ``(pH, pW)``.
+
+    Returns:
+        2-D array ``(H_out, W_out)``.
+    """
+    image = np.asarray(image)
+    kernel = np.asarray(kernel)
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ConvShapeError(
+            f"correlate2d takes a 2-D image and a 2-D kernel, got shapes {image.shape} and "
+            f"{kernel.shape}; for channels and batches use conv2d_naive"
+        )
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    kh, kw = kernel.shape
+    out_h = output_size(image.shape[0], kh, ph, sh, dim="height")
+    out_w = output_size(image.shape[1], kw, pw, sw, dim="width")
+    padded = pad2d(image, (ph, pw))
+    out = np.zeros((out_h, out_w), dtype=np.result_type(image, kernel, np.float32))
+    for i in range(out_h):
+        for j in range(out_w):
+            window = padded[i * sh : i * sh + kh, j * sw : j * sw + kw]
+            out[i, j] = np.sum(window * kernel)
+    return out
+
+
+def conv2d_naive(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    groups: int = 1,
+    *,
+    floor: bool = False,
+) -> np.ndarray:
+    """A convolution layer's forward pass, written with loops (the reference for everything faster).
+
+    Computes what ``torch.nn.functional.conv2d`` computes:
+    ``out[n, o, i, j] = b[o] + sum_{c, u, v} x_pad[n, g*Cg + c, i*sH + u, j*sW + v] * w[o, c, u, v]``
+    where ``g`` is the group of output channel ``o`` and ``Cg = C_in / groups``.
+
+    Args:
+        x: input ``(N, C_in, H, W)``.
+        w: filters ``(C_out, C_in / groups, kH, kW)``.
+        b: optional bias ``(C_out,)``.
+        stride: an int or ``(sH, sW)``.
+        padding: zeros on each side, an int or ``(pH, pW)``.
+        groups: split input and output channels into this many independent groups
+            (AlexNet's two GPU towers are ``groups=2``).
+        floor: drop leftover rows/columns when the stride does not fit evenly
+            (PyTorch's behaviour) instead of raising.
+
+    Returns:
+        Output ``(N, C_out, H_out, W_out)``.
+
+    Raises:
+        ConvShapeError: for shapes that do not fit together, with the reason.
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    _check_conv_args(x, w, b, groups)
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    n, c_in, h, wd = x.shape
+    c_out, c_per_group, kh, kw = w.shape
+    out_h = output_size(h, kh, ph, sh, floor=floor, dim="height")
+    out_w = output_size(wd, kw, pw, sw, floor=floor, dim="width")
+    o_per_group = c_out // groups
+
+    xp = pad2d(x, (ph, pw))
+    out = np.zeros((n, c_out, out_h, out_w), dtype=np.result_type(x, w, np.float32))
+    for o in range(c_out):
+        g = o // o_per_group
+        channels = slice(g * c_per_group, (g + 1) * c_per_group)
+        for i in range(out_h):
+            for j in range(out_w):
+                window = xp[:, channels, i * sh : i * sh + kh, j * sw : j * sw + kw]
+                out[:, o, i, j] = np.sum(window * w[o], axis=(1, 2, 3))
+    if b is not None:
+        out += np.asarray(b).reshape(1, c_out, 1, 1)
+    return out
+
+
+def _check_conv_args(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, groups: int) -> None:
+    """Raise a ConvShapeError that says what is wrong with a convolution's arguments."""
+    if x.ndim != 4:
+        raise ConvShapeError(
+            f"x must be 4-D (N, C, H, W), got shape {x.shape}; "
+            "add the missing axes, e.g. image[None, None] for one grey image"
+        )
+    if w.ndim != 4:
+        raise ConvShapeError(
+            f"w must be 4-D (C_out, C_in/groups, kH, kW), got shape {w.shape}; "
+            "e.g. kernel[None, None] for one 2-D kernel"
+        )
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    c_in, c_out, c_per_group = x.shape[1], w.shape[0], w.shape[1]
+    if c_in % groups:
+        raise ConvShapeError(f"x has {c_in} channels, which do not split into {groups} groups")
+    if c_out % groups:
+        raise ConvShapeError(f"w has {c_out} filters, which do not split into {groups} groups")
+    if c_per_group * groups != c_in:
+        raise ConvShapeError(
+            f"channels do not match: x has {c_in} channels, but w's filters each read "
+            f"{c_per_group} channel(s) x {groups} group(s) = {c_per_group * groups}; "
+            f"w should have shape ({c_out}, {c_in // groups}, {w.shape[2]}, {w.shape[3]})"
+        )
+    if b is not None and np.shape(b) != (c_out,):
+        raise ConvShapeError(f"b must have shape ({c_out},), one per filter, got {np.shape(b)}")

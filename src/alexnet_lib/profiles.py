@@ -1,0 +1,161 @@
+"""Execution profiles: one switch that sizes every notebook to the machine it runs on.
+
+=========  =====================================  ===========================
+profile    where                                  budget
+=========  =====================================  ===========================
+``smoke``  tests and CI (nbval)                   each notebook under 60 s
+``cpu``    laptops, the rendered book             each notebook under 4 min
+``gpu``    Colab, a workstation with CUDA         a chapter under ~30 min
+=========  =====================================  ===========================
+
+The profile is ``ALEXNET_PROFILE`` when that is set, otherwise ``gpu`` when PyTorch
+sees a CUDA device and ``cpu`` when it does not. Notebooks call :func:`setup` in
+their first code cell; it prints the profile, the device and the library version
+so the reader always knows which numbers they are looking at.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
+ENV_VAR = "ALEXNET_PROFILE"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The execution profile a notebook runs under.
+
+    Attributes:
+        name: ``"smoke"``, ``"cpu"`` or ``"gpu"``.
+        reason: why this profile was chosen, in words (shown to the reader).
+        device: the PyTorch device string the notebook should use (``"cuda"``, ``"mps"``, ``"cpu"``).
+    """
+
+    name: str
+    reason: str
+    device: str
+
+    def pick(self, *, smoke: T, cpu: T, gpu: T | None = None) -> T:
+        """Choose a value by profile, e.g. ``epochs = P.pick(smoke=1, cpu=5, gpu=30)``.
+
+        ``gpu`` defaults to the ``cpu`` value.
+        """
+        if self.name == "smoke":
+            return smoke
+        if self.name == "gpu" and gpu is not None:
+            return gpu
+        return cpu
+
+    @property
+    def is_smoke(self) -> bool:
+        return self.name == "smoke"
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _best_device() -> str:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def current_profile() -> Profile:
+    """Return the active :class:`Profile`.
+
+    Raises:
+        ValueError: when ``ALEXNET_PROFILE`` names no known profile.
+    """
+    device = _best_device()
+    requested = os.environ.get(ENV_VAR, "").strip().lower()
+    if requested:
+        if requested not in PROFILES:
+            raise ValueError(
+                f"{ENV_VAR}={os.environ[ENV_VAR]!r} is not a profile; "
+                f"use one of {', '.join(PROFILES)} (or unset it to choose automatically)."
+            )
+        return Profile(requested, f"set by {ENV_VAR}", device)
+    if _cuda_available():
+        return Profile("gpu", "a CUDA GPU was found", device)
+    return Profile("cpu", "no CUDA GPU was found", device)
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and PyTorch's random number generators."""
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return
+    torch.manual_seed(seed)
+
+
+def _enable_colab_widgets() -> None:
+    """Let Colab render third-party widgets (the book's explorers are anywidgets)."""
+    try:
+        from google.colab import output  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    output.enable_custom_widget_manager()
+
+
+def setup(seed: int | None = 0, *, quiet: bool = False) -> Profile:
+    """Prepare a notebook: choose the profile, seed the RNGs and say what was chosen.
+
+    Args:
+        seed: seed for Python, numpy and PyTorch; ``None`` leaves them alone.
+        quiet: do not print the banner.
+
+    Returns:
+        The active :class:`Profile`.
+    """
+    from . import __version__
+
+    profile = current_profile()
+    if seed is not None:
+        seed_everything(seed)
+    if in_colab():
+        _enable_colab_widgets()
+    if not quiet:
+        try:
+            import torch
+
+            torch_version = torch.__version__
+        except ImportError:  # pragma: no cover
+            torch_version = "not installed"
+        print(f"alexnet_lib {__version__} | profile: {profile.name} ({profile.reason})")
+        print(
+            f"device: {profile.device} | torch {torch_version} | numpy {np.__version__}"
+            f" | Python {platform.python_version()}"
+        )
+        if profile.name != "smoke":
+            print(f"To change the profile, set {ENV_VAR} to one of: {', '.join(PROFILES)}.")
+    return profile

@@ -1,0 +1,74 @@
+"""The self-checks pass right answers and explain wrong ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alexnet_lib import conv
+from alexnet_lib.checks import CheckFailed, check_correlate2d, check_output_size
+
+
+def test_reference_passes(capsys):
+    check_correlate2d(conv.correlate2d)
+    assert "all 8 cases match" in capsys.readouterr().out
+
+
+def test_without_stride_and_padding(capsys):
+    def plain(image, kernel):
+        return conv.correlate2d(image, kernel)
+
+    check_correlate2d(plain)
+    out = capsys.readouterr().out
+    assert "without stride and padding" in out
+
+
+def test_flipped_kernel_is_named():
+    def flipped(image, kernel, stride=1, padding=0):
+        return conv.correlate2d(image, kernel[::-1, ::-1], stride=stride, padding=padding)
+
+    with pytest.raises(CheckFailed, match=r"flipped.*true convolution"):
+        check_correlate2d(flipped)
+
+
+def test_wrong_shape_gives_the_formula():
+    def same_size(image, kernel, stride=1, padding=0):
+        return np.zeros_like(image)
+
+    with pytest.raises(CheckFailed, match=r"should have shape \(3, 3\), yours has \(5, 5\).*\(n \+ 2\*padding - k\)"):
+        check_correlate2d(same_size)
+
+
+def test_wrong_value_names_the_window():
+    def off_by_one(image, kernel, stride=1, padding=0):
+        out = conv.correlate2d(image, kernel, stride=stride, padding=padding)
+        out[1, 2] += 1
+        return out
+
+    with pytest.raises(CheckFailed, match=r"out\[1, 2\] should be .* top-left corner is at row 1, column 2"):
+        check_correlate2d(off_by_one)
+
+
+def test_ignoring_stride_is_caught():
+    def no_stride(image, kernel, stride=1, padding=0):
+        return conv.correlate2d(image, kernel, padding=padding)
+
+    with pytest.raises(CheckFailed, match="stride 2"):
+        check_correlate2d(no_stride)
+
+
+def test_missing_return_and_exceptions():
+    with pytest.raises(CheckFailed, match="returned None"):
+        check_correlate2d(lambda image, kernel: None)
+    with pytest.raises(CheckFailed, match="raised ZeroDivisionError"):
+        check_correlate2d(lambda image, kernel: 1 / 0)
+    with pytest.raises(TypeError, match="takes your function"):
+        check_correlate2d("not a function")  # type: ignore[arg-type]
+
+
+def test_output_size_check():
+    check_output_size(lambda n, k, p, s: (n + 2 * p - k) // s + 1)
+    with pytest.raises(CheckFailed, match="exact value is 55.25.*round down"):
+        check_output_size(lambda n, k, p, s: (n + 2 * p - k) / s + 1)
+    with pytest.raises(CheckFailed, match=r"should be 5, yours gave 3"):
+        check_output_size(lambda n, k, p, s: (n - k) // s + 1)

@@ -1,0 +1,57 @@
+"""The execution profile switch."""
+
+from __future__ import annotations
+
+import pytest
+
+import alexnet_lib
+from alexnet_lib import profiles
+
+
+def test_env_var_overrides(monkeypatch):
+    for name in profiles.PROFILES:
+        monkeypatch.setenv("ALEXNET_PROFILE", name.upper())
+        p = profiles.current_profile()
+        assert p.name == name and "ALEXNET_PROFILE" in p.reason
+
+
+def test_automatic_choice_follows_cuda(monkeypatch):
+    monkeypatch.delenv("ALEXNET_PROFILE", raising=False)
+    monkeypatch.setattr(profiles, "_cuda_available", lambda: False)
+    assert profiles.current_profile().name == "cpu"
+    monkeypatch.setattr(profiles, "_cuda_available", lambda: True)
+    assert profiles.current_profile().name == "gpu"
+
+
+def test_unknown_profile_names_the_choices(monkeypatch):
+    monkeypatch.setenv("ALEXNET_PROFILE", "fast")
+    with pytest.raises(ValueError, match="'fast' is not a profile; use one of smoke, cpu, gpu"):
+        profiles.current_profile()
+
+
+def test_pick():
+    smoke = profiles.Profile("smoke", "", "cpu")
+    cpu = profiles.Profile("cpu", "", "cpu")
+    gpu = profiles.Profile("gpu", "", "cuda")
+    assert [p.pick(smoke=1, cpu=2, gpu=3) for p in (smoke, cpu, gpu)] == [1, 2, 3]
+    assert gpu.pick(smoke=1, cpu=2) == 2
+
+
+def test_setup_prints_profile_device_and_version(monkeypatch, capsys):
+    monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
+    p = alexnet_lib.setup()
+    out = capsys.readouterr().out
+    assert p.name == "smoke"
+    assert f"alexnet_lib {alexnet_lib.__version__}" in out
+    assert "profile: smoke" in out and "device: " in out
+
+
+def test_setup_seeds(monkeypatch):
+    import numpy as np
+    import torch
+
+    monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
+    alexnet_lib.setup(seed=3, quiet=True)
+    a = (np.random.rand(), torch.rand(1).item())
+    alexnet_lib.setup(seed=3, quiet=True)
+    assert (np.random.rand(), torch.rand(1).item()) == a
