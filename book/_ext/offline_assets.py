@@ -58,7 +58,13 @@ WIDGETS_CONFIG_JS = """\
 (function () {
   var root = document.documentElement.getAttribute("data-content_root") || "./";
   var base = new URL(root + "_static/vendor/", window.location.href).href;
-  window.requirejs.config({ paths: { anywidget: base + "anywidget/index" } });
+  window.requirejs.config({
+    paths: {
+      anywidget: base + "anywidget/index",
+      // The widget manager finds its icon fonts next to its own module's URL.
+      "@jupyter-widgets/html-manager/dist": base + "html-manager",
+    },
+  });
 })();
 """
 
