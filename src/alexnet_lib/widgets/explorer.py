@@ -28,23 +28,26 @@ KERNEL_SIZES = (3, 5)
 
 
 def explorer_image(name: str = "chelsea", size: int = 16, crop: tuple[slice, slice] | None = None) -> np.ndarray:
-    """A small grey version of a sample photo, for the explorer.
+    """A small grey version of a sample photo for the explorer, contrast stretched to [0, 1].
 
     Args:
         name: a scikit-image sample (see :data:`alexnet_lib.images.SAMPLE_NAMES`).
         size: side of the square result in pixels.
-        crop: region of the photo to keep before shrinking (default: a square from
-            the middle of the photo, for ``chelsea`` around the cat's eye).
+        crop: region of the photo to keep before shrinking (default: for ``chelsea``,
+            the cat's right eye; for the others, a square from the middle).
     """
     photo = to_grayscale(sample_image(name))
     if crop is None:
-        h, w = photo.shape
-        side = min(h, w) // 2
-        top, left = (h - side) // 2, (w - side) // 2
-        if name == "chelsea":  # the cat's left eye, where edges are crisp
-            top, left, side = 60, 110, 150
-        crop = (slice(top, top + side), slice(left, left + side))
-    return np.clip(downsample(photo[crop], size), 0.0, 1.0)
+        if name == "chelsea":
+            crop = (slice(80, 144), slice(130, 194))
+        else:
+            h, w = photo.shape
+            side = min(h, w) // 2
+            top, left = (h - side) // 2, (w - side) // 2
+            crop = (slice(top, top + side), slice(left, left + side))
+    small = downsample(photo[crop], size)
+    lo, hi = float(small.min()), float(small.max())
+    return ((small - lo) / (hi - lo if hi > lo else 1.0)).astype(np.float32)
 
 
 def _as_grid(array: np.ndarray | Sequence[Sequence[float]], name: str) -> list[list[float]]:
