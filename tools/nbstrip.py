@@ -6,8 +6,8 @@
     python tools/nbstrip.py --check notebooks/*.ipynb    exit 1 if a notebook is not clean
 
 A code cell keeps its outputs (and its execution count, without which nbval
-treats it as never run) when its source contains ``# NBVAL_CHECK_OUTPUT``:
-nbval --nbval-lax compares exactly those cells. Every other cell loses its
+treats it as never run) when it is tagged ``nbval-check-output`` (or its source
+contains ``# NBVAL_CHECK_OUTPUT``): nbval --nbval-lax compares exactly those cells. Every other cell loses its
 outputs and execution count; widget state and per-run metadata are removed.
 """
 
@@ -21,11 +21,14 @@ from pathlib import Path
 import nbformat
 
 MARK = "NBVAL_CHECK_OUTPUT"
+TAG = "nbval-check-output"
 KEEP_METADATA = {"kernelspec", "language_info"}
 
 
 def keeps_output(cell: nbformat.NotebookNode) -> bool:
-    return cell.cell_type == "code" and MARK in cell.source
+    """nbval compares this cell's outputs: it is tagged nbval-check-output (or has the comment)."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return cell.cell_type == "code" and (TAG in tags or MARK in cell.source)
 
 
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -25,9 +25,21 @@ def show_source(obj: Any) -> Any:
     return Markdown(f"Source of {where}:\n\n```python\n{source.rstrip()}\n```")
 
 
-def _diverging_limits(image: np.ndarray) -> tuple[float, float]:
-    m = float(np.max(np.abs(image))) or 1.0
+def _diverging_limits(image: np.ndarray, percentile: float = 99.5) -> tuple[float, float]:
+    """Symmetric colour limits around 0 that ignore the most extreme 0.5% of values.
+
+    Edge-filter outputs have a few very strong responses; scaling to the single
+    largest one would leave everything else pale.
+    """
+    m = float(np.percentile(np.abs(image), percentile)) or float(np.max(np.abs(image))) or 1.0
     return -m, m
+
+
+def _format_weight(value: float, digits: int) -> str:
+    if abs(value - round(value)) < 1e-9:
+        return str(int(round(value)))
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def show_images(
@@ -39,6 +51,7 @@ def show_images(
     columns: int | None = None,
     size: float = 3.2,
     colorbar: bool = False,
+    vrange: tuple[float, float] | None = (0.0, 1.0),
 ) -> Any:
     """Show images side by side.
 
@@ -47,10 +60,14 @@ def show_images(
         titles: one title per image.
         cmap: colour map for grey images (one, or one per image).
         signed: show values around 0 with a diverging colour map centred on 0
-            (for edge-filter outputs, which are negative as often as positive).
+            (for edge-filter outputs, which are negative as often as positive),
+            scaled so that the strongest 0.5% of values saturate.
         columns: images per row (default: all in one row, at most 4).
         size: width of one panel in inches.
         colorbar: add a colour bar to each panel.
+        vrange: the values shown as black and white in grey images that are not
+            ``signed``; the default ``(0, 1)`` shows brightness as it is (values
+            outside are clipped). ``None`` stretches each image to its own range.
 
     Returns:
         The matplotlib figure.
@@ -72,7 +89,8 @@ def show_images(
             lo, hi = _diverging_limits(image)
             shown = ax.imshow(image, cmap="RdBu_r", vmin=lo, vmax=hi)
         elif image.ndim == 2:
-            shown = ax.imshow(image, cmap=cmaps[index] or "gray")
+            lo, hi = vrange if vrange is not None else (None, None)
+            shown = ax.imshow(image, cmap=cmaps[index] or "gray", vmin=lo, vmax=hi)
         else:
             shown = ax.imshow(np.clip(image, 0, 1))
         if titles is not None:
@@ -88,28 +106,35 @@ def show_array(
     ax: Any = None,
     *,
     title: str | None = None,
-    fmt: str = "{:.2g}",
+    digits: int | None = None,
     signed: bool = False,
     cmap: str = "gray",
-    fontsize: float = 8,
+    fontsize: float | None = None,
 ) -> Any:
-    """Draw a small 2-D array as coloured cells with its numbers written in them."""
+    """Draw a small 2-D array as coloured cells with its numbers written in them.
+
+    Whole numbers are written without decimals; others with ``digits`` decimals
+    (default: 2, or 3 when every value is below 0.5 in size).
+    """
     import matplotlib.pyplot as plt
 
     a = np.asarray(array, dtype=float)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.45 * a.shape[1] + 0.6, 0.45 * a.shape[0] + 0.6))
+    if digits is None:
+        digits = 3 if np.max(np.abs(a)) < 0.5 else 2
+    if fontsize is None:
+        fontsize = 9 if max(a.shape) <= 3 else 8 if max(a.shape) <= 8 else 6.5
     if signed:
-        lo, hi = _diverging_limits(a)
-        ax.imshow(a, cmap="RdBu_r", vmin=lo, vmax=hi)
-        norm = np.abs(a) / (hi or 1.0)
-        dark = norm > 0.6
+        m = float(np.max(np.abs(a))) or 1.0
+        ax.imshow(a, cmap="RdBu_r", vmin=-m, vmax=m)
+        dark = np.abs(a) / m > 0.6
     else:
         ax.imshow(a, cmap=cmap)
         span = (a.max() - a.min()) or 1.0
         dark = (a - a.min()) / span < 0.5 if cmap == "gray" else np.zeros_like(a, dtype=bool)
     for (i, j), value in np.ndenumerate(a):
-        ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=fontsize,
+        ax.text(j, i, _format_weight(value, digits), ha="center", va="center", fontsize=fontsize,
                 color="white" if dark[i, j] else "black")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -120,4 +145,4 @@ def show_array(
 
 def show_kernel(kernel: np.ndarray, ax: Any = None, *, title: str | None = None) -> Any:
     """Draw a filter's weights: blue negative, red positive, numbers written in."""
-    return show_array(kernel, ax, title=title, fmt="{:.3g}", signed=True, fontsize=9)
+    return show_array(kernel, ax, title=title, signed=True)
