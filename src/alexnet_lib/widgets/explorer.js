@@ -222,42 +222,52 @@ function render({ model, el: host }) {
     }
   }
 
+  // The filter's inputs are kept between redraws (same size), so typing in one is never
+  // interrupted: a focused input keeps its text while everything else updates.
+  let weightInputs = [];
   function drawKernel(s, c) {
     kernelGrid.style.gridTemplateColumns = `repeat(${c.k}, auto)`;
-    const kmax = Math.max(1e-9, ...s.kernel.flat().map((v) => Math.abs(Number(v))));
-    const focused = kernelGrid.contains(document.activeElement) ? document.activeElement : null;
-    const focusKey = focused ? `${focused.dataset.row},${focused.dataset.col}` : null;
-    const inputs = [];
-    for (let u = 0; u < c.k; u++) {
-      for (let v = 0; v < c.k; v++) {
-        const w = Number(s.kernel[u][v]);
-        const input = el("input", {
-          type: "number",
-          step: "0.1",
-          class: "sfe-weight",
-          "data-role": "kernel-cell",
-          "data-row": u,
-          "data-col": v,
-        });
-        input.value = String(Math.round(w * 1e4) / 1e4);
-        input.style.background = diverging(w, kmax);
-        input.style.color = textColour(w, kmax);
-        input.setAttribute("aria-label", `filter weight row ${u} column ${v}`);
-        input.addEventListener("change", () => {
-          const value = Number(input.value);
-          if (!Number.isFinite(value)) return;
-          const kernel = get().kernel.map((row) => row.map(Number));
-          kernel[u][v] = value;
-          save({ kernel, preset: "custom" });
-        });
-        inputs.push(input);
+    if (weightInputs.length !== c.k * c.k) {
+      weightInputs = [];
+      for (let u = 0; u < c.k; u++) {
+        for (let v = 0; v < c.k; v++) weightInputs.push(makeWeightInput(u, v));
       }
+      kernelGrid.replaceChildren(...weightInputs);
     }
-    kernelGrid.replaceChildren(...inputs);
-    if (focusKey) {
-      const again = kernelGrid.querySelector(`[data-row="${focusKey.split(",")[0]}"][data-col="${focusKey.split(",")[1]}"]`);
-      if (again) again.focus();
+    const kmax = Math.max(1e-9, ...s.kernel.flat().map((v) => Math.abs(Number(v))));
+    for (const input of weightInputs) {
+      const w = Number(s.kernel[input.dataset.row][input.dataset.col]);
+      if (input !== document.activeElement) input.value = String(Math.round(w * 1e4) / 1e4);
+      input.style.background = diverging(w, kmax);
+      input.style.color = textColour(w, kmax);
     }
+  }
+
+  function makeWeightInput(u, v) {
+    const input = el("input", {
+      type: "number",
+      step: "0.1",
+      class: "sfe-weight",
+      "data-role": "kernel-cell",
+      "data-row": u,
+      "data-col": v,
+    });
+    input.setAttribute("aria-label", `filter weight row ${u} column ${v}`);
+    // "input" fires on every keystroke, also where the notebook claims the Enter key
+    // (JupyterLab), so the value updates as the reader types.
+    const commit = () => {
+      if (input.value.trim() === "") return; // an unfinished number such as "-"
+      const value = Number(input.value);
+      if (!Number.isFinite(value)) return;
+      const kernel = get().kernel.map((row) => row.map(Number));
+      if (kernel[u][v] === value) return;
+      kernel[u][v] = value;
+      save({ kernel, preset: "custom" });
+    };
+    input.addEventListener("input", commit);
+    input.addEventListener("change", commit);
+    input.addEventListener("blur", () => redraw());
+    return input;
   }
 
   function drawProducts(s, c, i, j, active) {
