@@ -340,7 +340,8 @@ function render({ model, el: host }) {
     drawKernel(s, c);
     drawProducts(s, c, i, j, n > 0);
     drawOutput(s, c, n ? position : -1);
-    where.textContent = n ? `position ${position + 1} of ${n} (row ${i}, column ${j})` : "";
+    // Counted from 0 in reading order, as the Python side's `position`.
+    where.textContent = n ? `position ${position} (0 to ${n - 1}): row ${i}, column ${j}` : "";
     root.dataset.position = String(position);
   }
 
