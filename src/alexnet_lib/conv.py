@@ -1,10 +1,16 @@
-"""Convolution in numpy, written to be read (Chapter 1).
+"""Convolution in numpy, written to be read (Chapter 1) and then made fast (Chapter 2).
 
 Everything here is *cross-correlation*, the operation deep-learning libraries call
 "convolution": the kernel slides over the input without being flipped, and each
 output value is the sum of the window times the kernel. Arrays follow PyTorch's
 layout: a batch of images is ``(N, C, H, W)`` and a bank of filters is
 ``(C_out, C_in / groups, kH, kW)``.
+
+Chapter 1 writes the loops (:func:`correlate2d`, :func:`conv2d_naive`). Chapter 2
+turns the convolution into one matrix multiplication (:func:`im2col`,
+:func:`conv2d_im2col`) and derives its gradients (:func:`conv2d_backward`, with
+:func:`col2im`). Max pooling and local response normalisation live in
+:mod:`alexnet_lib.layers` and are re-exported here.
 
 The functions check their arguments and say what is wrong in words: a kernel
 larger than the padded input, channels that do not match, or a stride that does
@@ -21,8 +27,14 @@ IntPair = Union[int, tuple[int, int]]
 
 __all__ = [
     "ConvShapeError",
+    "col2im",
+    "conv2d_backward",
+    "conv2d_im2col",
     "conv2d_naive",
     "correlate2d",
+    "im2col",
+    "local_response_norm",
+    "max_pool2d",
     "output_size",
     "pad2d",
 ]
@@ -225,3 +237,181 @@ def _check_conv_args(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, groups:
         )
     if b is not None and np.shape(b) != (c_out,):
         raise ConvShapeError(f"b must have shape ({c_out},), one per filter, got {np.shape(b)}")
+
+
+# --- Chapter 2: one matrix multiplication -------------------------------------
+
+
+def im2col(
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    *,
+    floor: bool = False,
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Unfold every window of a batch into a column of one matrix.
+
+    Args:
+        x: input ``(N, C, H, W)``.
+        kernel_size: ``k`` or ``(kH, kW)``.
+        stride, padding, floor: as in :func:`conv2d_naive`.
+
+    Returns:
+        ``(cols, (H_out, W_out))``. ``cols`` has shape ``(C * kH * kW, N * H_out * W_out)``:
+        row ``(c, u, v)`` (in that order, like ``w.reshape(C_out, -1)``) and column
+        ``(n, i, j)`` hold ``x_pad[n, c, i*sH + u, j*sW + v]``. A convolution is then
+        ``w.reshape(C_out, -1) @ cols``.
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ConvShapeError(f"x must be 4-D (N, C, H, W), got shape {x.shape}")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    n, c, h, w = x.shape
+    out_h = output_size(h, kh, ph, sh, floor=floor, dim="height")
+    out_w = output_size(w, kw, pw, sw, floor=floor, dim="width")
+    xp = pad2d(x, (ph, pw))
+    # A view (N, C, H_out, W_out, kH, kW) of every window, without copying...
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    windows = windows[:, :, ::sh, ::sw][:, :, :out_h, :out_w]
+    # ...then one copy into rows (c, u, v) and columns (n, i, j).
+    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * out_h * out_w)
+    return cols, (out_h, out_w)
+
+
+def col2im(
+    cols: np.ndarray,
+    x_shape: tuple[int, int, int, int],
+    kernel_size: IntPair,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    *,
+    floor: bool = False,
+) -> np.ndarray:
+    """The reverse of :func:`im2col` for gradients: add each column back into its window.
+
+    Where windows overlap, their values add up, which is exactly what the gradient
+    of the unfolding needs (each input pixel gets the sum of the gradients of every
+    window it appeared in).
+
+    Returns:
+        an array of shape ``x_shape``.
+    """
+    n, c, h, w = x_shape
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    out_h = output_size(h, kh, ph, sh, floor=floor, dim="height")
+    out_w = output_size(w, kw, pw, sw, floor=floor, dim="width")
+    expected = (c * kh * kw, n * out_h * out_w)
+    if cols.shape != expected:
+        raise ConvShapeError(f"cols has shape {cols.shape}, but {x_shape} unfolds to {expected}")
+    blocks = cols.reshape(c, kh, kw, n, out_h, out_w)
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for u in range(kh):  # one vectorised add per kernel position
+        for v in range(kw):
+            xp[:, :, u : u + sh * out_h : sh, v : v + sw * out_w : sw] += blocks[:, u, v].transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + w])
+
+
+def conv2d_im2col(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    groups: int = 1,
+    *,
+    floor: bool = False,
+) -> np.ndarray:
+    """A convolution layer as one matrix multiplication per group (Chapter 2).
+
+    Same arguments, result and errors as :func:`conv2d_naive`; each group is
+    ``w_g.reshape(C_out / groups, -1) @ cols_g``, where ``cols`` comes from :func:`im2col`.
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    _check_conv_args(x, w, b, groups)
+    n = x.shape[0]
+    c_out, c_per_group, kh, kw = w.shape
+    o_per_group = c_out // groups
+    rows_per_group = c_per_group * kh * kw
+    cols, (out_h, out_w) = im2col(x, (kh, kw), stride, padding, floor=floor)
+    dtype = np.result_type(x, w, np.float32)
+    out = np.empty((c_out, n * out_h * out_w), dtype=dtype)
+    for g in range(groups):
+        w_g = w[g * o_per_group : (g + 1) * o_per_group].reshape(o_per_group, rows_per_group)
+        cols_g = cols[g * rows_per_group : (g + 1) * rows_per_group]
+        np.matmul(w_g, cols_g, out=out[g * o_per_group : (g + 1) * o_per_group])
+    if b is not None:
+        out += np.asarray(b, dtype=dtype)[:, None]
+    # rows are filters, columns (n, i, j): bring the batch axis back to the front
+    return np.ascontiguousarray(out.reshape(c_out, n, out_h, out_w).transpose(1, 0, 2, 3))
+
+
+def conv2d_backward(
+    dout: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    groups: int = 1,
+    *,
+    floor: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of a convolution layer, given the gradient of its output.
+
+    If ``out = conv2d(x, w, b, stride, padding, groups)`` and a loss ``L`` has
+    ``dout = dL/dout``, this returns ``(dL/dx, dL/dw, dL/db)``:
+
+    - ``db``: each filter's bias touched every output value of its map, so ``dout`` summed
+      over batch and positions;
+    - ``dw_g = dout_g @ cols_g.T``: each weight multiplied one input value per output;
+    - ``dx = col2im(w_g.T @ dout_g)``: each input value fed every window it appeared in.
+
+    Raises:
+        ConvShapeError: when ``dout`` does not have the shape of the convolution's output.
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    dout = np.asarray(dout)
+    _check_conv_args(x, w, None, groups)
+    n, c_in = x.shape[:2]
+    c_out, c_per_group, kh, kw = w.shape
+    o_per_group = c_out // groups
+    rows_per_group = c_per_group * kh * kw
+    cols, (out_h, out_w) = im2col(x, (kh, kw), stride, padding, floor=floor)
+    if dout.shape != (n, c_out, out_h, out_w):
+        raise ConvShapeError(
+            f"dout has shape {dout.shape}, but this convolution's output has shape "
+            f"{(n, c_out, out_h, out_w)}; pass the gradient of the output of the same call"
+        )
+    dtype = np.result_type(dout, x, w, np.float32)
+    db = dout.sum(axis=(0, 2, 3)).astype(dtype)
+    d = dout.transpose(1, 0, 2, 3).reshape(c_out, n * out_h * out_w)  # rows: filters
+    dw = np.empty(w.shape, dtype=dtype)
+    dcols = np.empty(cols.shape, dtype=dtype)
+    for g in range(groups):
+        o = slice(g * o_per_group, (g + 1) * o_per_group)
+        r = slice(g * rows_per_group, (g + 1) * rows_per_group)
+        dw[o] = (d[o] @ cols[r].T).reshape(o_per_group, c_per_group, kh, kw)
+        dcols[r] = w[o].reshape(o_per_group, rows_per_group).T @ d[o]
+    dx = col2im(dcols, x.shape, (kh, kw), stride, padding, floor=floor)
+    return dx, dw, db
+
+
+_FROM_LAYERS = ("max_pool2d", "local_response_norm")
+
+
+def __getattr__(name: str) -> object:
+    """``conv.max_pool2d`` and ``conv.local_response_norm`` live in :mod:`alexnet_lib.layers`.
+
+    They are found here lazily, so that ``layers`` can itself import this module.
+    """
+    if name in _FROM_LAYERS:
+        from . import layers
+
+        return getattr(layers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,293 @@
+"""The paper's other building blocks in numpy, each a forward/backward pair (Chapters 2-4).
+
+Every ``*_backward`` takes the gradient of the loss with respect to the layer's
+output (``dout``) and returns the gradient with respect to its input (and
+parameters, where it has some). Arrays are NCHW, like the convolutions in
+:mod:`alexnet_lib.conv`; the tests compare each function with PyTorch and with
+finite differences.
+
+- activations: :func:`relu`, :func:`tanh` and their backward passes
+- pooling: :func:`max_pool2d` (overlapping when ``stride < kernel_size``, as in AlexNet)
+- :func:`local_response_norm`: the paper's formula, section 3.3
+- :func:`dropout`: the paper's version and the modern "inverted" one
+- :func:`linear`: a fully connected layer
+- :func:`softmax` and :func:`softmax_cross_entropy`
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conv import ConvShapeError, IntPair, _pair, output_size
+
+__all__ = [
+    "dropout",
+    "dropout_backward",
+    "linear",
+    "linear_backward",
+    "local_response_norm",
+    "local_response_norm_backward",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "relu",
+    "relu_backward",
+    "softmax",
+    "softmax_cross_entropy",
+    "tanh",
+    "tanh_backward",
+]
+
+
+# --- activations ----------------------------------------------------------------
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """``max(0, x)``: the paper's "rectified linear unit" (section 3.1)."""
+    return np.maximum(x, 0)
+
+
+def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The gradient passes where the input was positive and stops elsewhere."""
+    return dout * (np.asarray(x) > 0)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    """The saturating non-linearity the paper compares ReLU with."""
+    return np.tanh(x)
+
+
+def tanh_backward(dout: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``d tanh(x)/dx = 1 - tanh(x)^2``, written with the *output* ``y = tanh(x)``."""
+    return dout * (1 - np.asarray(y) ** 2)
+
+
+# --- max pooling ----------------------------------------------------------------
+
+
+def _pool_windows(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None) -> tuple[np.ndarray, tuple]:
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ConvShapeError(f"x must be 4-D (N, C, H, W), got shape {x.shape}")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(kernel_size if stride is None else stride, "stride")
+    if min(kh, kw, sh, sw) < 1:
+        raise ValueError(f"kernel_size and stride must be >= 1, got {kernel_size!r} and {stride!r}")
+    out_h = output_size(x.shape[2], kh, 0, sh, floor=True, dim="height")
+    out_w = output_size(x.shape[3], kw, 0, sw, floor=True, dim="width")
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    return windows[:, :, ::sh, ::sw][:, :, :out_h, :out_w], (kh, kw, sh, sw)
+
+
+def max_pool2d(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None) -> np.ndarray:
+    """The largest value of each ``kernel_size`` window, windows ``stride`` apart.
+
+    AlexNet uses ``kernel_size=3, stride=2``: neighbouring windows overlap by one
+    row or column (section 3.4). ``stride`` defaults to ``kernel_size`` (no overlap).
+    Like PyTorch, rows and columns that no window reaches are dropped.
+    """
+    windows, _ = _pool_windows(x, kernel_size, stride)
+    return windows.max(axis=(4, 5))
+
+
+def max_pool2d_backward(
+    dout: np.ndarray, x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None
+) -> np.ndarray:
+    """Each window's gradient goes to the position of its maximum.
+
+    When several values tie for the maximum, the first in reading order gets it
+    (what PyTorch does). Where windows overlap, a value that is the maximum of
+    two windows receives both gradients.
+    """
+    windows, (kh, kw, sh, sw) = _pool_windows(x, kernel_size, stride)
+    n, c, out_h, out_w = windows.shape[:4]
+    if np.shape(dout) != (n, c, out_h, out_w):
+        raise ConvShapeError(f"dout has shape {np.shape(dout)}, but the pooling output has shape {(n, c, out_h, out_w)}")
+    first_max = windows.reshape(n, c, out_h, out_w, kh * kw).argmax(axis=-1)
+    dx = np.zeros(np.shape(x), dtype=np.result_type(dout, np.float32))
+    for u in range(kh):
+        for v in range(kw):
+            routed = np.where(first_max == u * kw + v, dout, 0)
+            dx[:, :, u : u + sh * out_h : sh, v : v + sw * out_w : sw] += routed
+    return dx
+
+
+# --- local response normalisation -------------------------------------------------
+
+
+def _channel_window_sum(values: np.ndarray, size: int) -> np.ndarray:
+    """For each channel ``c``, the sum of ``values`` over channels ``c - size//2 .. c + size//2``."""
+    half = size // 2
+    c = values.shape[1]
+    cumulative = np.cumsum(values, axis=1, dtype=np.float64)
+    zero = np.zeros_like(cumulative[:, :1])
+    cumulative = np.concatenate([zero, cumulative], axis=1)  # cumulative[:, i] = sum of the first i
+    upper = np.minimum(np.arange(c) + half + 1, c)
+    lower = np.maximum(np.arange(c) - half, 0)
+    return cumulative[:, upper] - cumulative[:, lower]
+
+
+def _check_lrn(x: np.ndarray, size: int, alpha: float, beta: float, k: float) -> None:
+    if np.ndim(x) < 2:
+        raise ConvShapeError(f"x must have a channel axis: (N, C, ...), got shape {np.shape(x)}")
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive int (the paper uses 5), got {size!r}")
+    if k <= 0 or alpha < 0:
+        raise ValueError(f"k must be > 0 and alpha >= 0 (the paper: k=2, alpha=1e-4), got k={k}, alpha={alpha}")
+    del beta
+
+
+def local_response_norm(
+    x: np.ndarray, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0
+) -> np.ndarray:
+    """Local response normalisation, with the paper's formula (section 3.3)::
+
+        b[c] = a[c] / (k + alpha * sum(a[j]**2 for j in max(0, c - n/2) .. min(C-1, c + n/2)))**beta
+
+    where ``n = size`` and ``n/2`` rounds down: each value is divided by a measure of
+    the activity of the ``n`` channels around it at the same position ("lateral
+    inhibition"). The defaults are the paper's: ``n=5, alpha=1e-4, beta=0.75, k=2``.
+
+    ``torch.nn.LocalResponseNorm(size, alpha, beta, k)`` divides ``alpha`` by ``size``
+    (it averages the squares instead of summing them), so for an odd ``size`` this
+    equals ``torch.nn.LocalResponseNorm(size, alpha * size, beta, k)``.
+    """
+    x = np.asarray(x)
+    _check_lrn(x, size, alpha, beta, k)
+    denominator = k + alpha * _channel_window_sum(x.astype(np.float64) ** 2, size)
+    return (x / denominator**beta).astype(np.result_type(x, np.float32))
+
+
+def local_response_norm_backward(
+    dout: np.ndarray, x: np.ndarray, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0
+) -> np.ndarray:
+    """Gradient of :func:`local_response_norm` with respect to its input.
+
+    With ``d[c] = k + alpha * S[c]`` and ``b[c] = a[c] * d[c]**-beta``, a change in
+    ``a[j]`` changes ``b[j]`` directly and every ``d[c]`` whose window holds ``j``::
+
+        dL/da[j] = dout[j] * d[j]**-beta
+                   - 2 * alpha * beta * a[j] * sum(dout[c] * a[c] * d[c]**(-beta - 1) for c near j)
+
+    (the windows are symmetric, so "c's window holds j" is "c is in j's window").
+    """
+    x = np.asarray(x)
+    _check_lrn(x, size, alpha, beta, k)
+    if np.shape(dout) != x.shape:
+        raise ConvShapeError(f"dout has shape {np.shape(dout)}, but x has shape {x.shape}")
+    a = x.astype(np.float64)
+    d = k + alpha * _channel_window_sum(a**2, size)
+    direct = dout * d**-beta
+    through_neighbours = _channel_window_sum(dout * a * d ** (-beta - 1), size)
+    dx = direct - 2 * alpha * beta * a * through_neighbours
+    return dx.astype(np.result_type(dout, x, np.float32))
+
+
+# --- dropout -------------------------------------------------------------------
+
+
+def dropout(
+    x: np.ndarray,
+    p: float = 0.5,
+    *,
+    train: bool = True,
+    mode: str = "inverted",
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Set each value to zero with probability ``p`` while training.
+
+    Two equivalent conventions:
+
+    - ``mode="paper"`` (section 4.2): training keeps values as they are or zeroes them;
+      at test time every value is multiplied by ``1 - p`` ("we multiply the outputs by
+      0.5"), so the next layer sees the same expected input in both.
+    - ``mode="inverted"`` (what PyTorch does): training divides the kept values by
+      ``1 - p``; test time is the identity. Same expectations, no work at test time.
+
+    Returns:
+        ``(out, mask)``, where ``out = x * mask``; pass ``mask`` to :func:`dropout_backward`.
+    """
+    if not 0 <= p < 1:
+        raise ValueError(f"p is the probability of dropping a value: 0 <= p < 1, got {p}")
+    if mode not in ("inverted", "paper"):
+        raise ValueError(f"mode must be 'inverted' or 'paper', got {mode!r}")
+    x = np.asarray(x)
+    dtype = np.result_type(x, np.float32)
+    if train:
+        rng = rng if rng is not None else np.random.default_rng()
+        keep = (rng.random(x.shape) >= p).astype(dtype)
+        mask = keep / (1 - p) if mode == "inverted" else keep
+    else:
+        mask = np.full(x.shape, 1.0 if mode == "inverted" else 1 - p, dtype=dtype)
+    return x * mask, mask
+
+
+def dropout_backward(dout: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The gradient flows through the kept values, scaled like them."""
+    return dout * mask
+
+
+# --- fully connected -----------------------------------------------------------
+
+
+def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """A fully connected layer, ``x @ w.T + b``, with ``w`` shaped ``(out, in)`` as in PyTorch.
+
+    ``x`` may have any shape ``(N, ...)``; it is flattened to ``(N, in)`` first.
+    """
+    x2 = np.asarray(x).reshape(np.shape(x)[0], -1)
+    if x2.shape[1] != np.shape(w)[1]:
+        raise ConvShapeError(
+            f"x has {x2.shape[1]} features per example (shape {np.shape(x)}), but w has shape "
+            f"{np.shape(w)}: it expects {np.shape(w)[1]}"
+        )
+    out = x2 @ np.asarray(w).T
+    return out if b is None else out + b
+
+
+def linear_backward(
+    dout: np.ndarray, x: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dx, dw, db)`` for :func:`linear`; ``dx`` has the shape of ``x``."""
+    x2 = np.asarray(x).reshape(np.shape(x)[0], -1)
+    dx = (dout @ np.asarray(w)).reshape(np.shape(x))
+    return dx, dout.T @ x2, dout.sum(axis=0)
+
+
+# --- softmax and cross-entropy ---------------------------------------------------
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from scores, along the last axis (shifted by the maximum, for stability)."""
+    z = np.asarray(logits) - np.max(logits, axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of a softmax over classes, and its gradient.
+
+    Args:
+        logits: scores ``(N, classes)``.
+        targets: the correct class of each example, ints ``(N,)``.
+
+    Returns:
+        ``(loss, dlogits)`` with ``loss = -mean(log softmax(logits)[n, targets[n]])`` and
+        ``dlogits = (softmax(logits) - one_hot(targets)) / N``.
+    """
+    logits = np.asarray(logits)
+    targets = np.asarray(targets)
+    if logits.ndim != 2:
+        raise ConvShapeError(f"logits must be (N, classes), got shape {logits.shape}")
+    if targets.shape != (logits.shape[0],):
+        raise ConvShapeError(f"targets must be ({logits.shape[0]},), one class per example, got {targets.shape}")
+    if not np.issubdtype(targets.dtype, np.integer):
+        raise TypeError(f"targets must be integer class indices, got dtype {targets.dtype}")
+    if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
+        raise ValueError(f"targets must be in 0..{logits.shape[1] - 1}, got {targets.min()}..{targets.max()}")
+    n = logits.shape[0]
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    loss = float(-log_probs[np.arange(n), targets].mean())
+    dlogits = np.exp(log_probs)
+    dlogits[np.arange(n), targets] -= 1
+    return loss, dlogits / n
