@@ -1,0 +1,41 @@
+"""The benchmark runs and reports what it promises (its numbers are not asserted here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from alexnet_lib import bench
+
+
+def test_alexnet_layer_shapes_chain():
+    sizes = [layer.out_size for layer in bench.ALEXNET_CONV_LAYERS]
+    assert sizes == [55, 27, 13, 13, 13]
+    assert [layer.out_channels for layer in bench.ALEXNET_CONV_LAYERS] == [96, 256, 384, 384, 256]
+    # the paper's towers: conv2, conv4 and conv5 see only their own GPU's half of the channels
+    assert [layer.groups for layer in bench.ALEXNET_CONV_LAYERS] == [1, 2, 1, 2, 2]
+
+
+def test_conv_benchmark_json(capsys):
+    assert bench.main(["conv", "--batch", "1", "--repeats", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [layer["name"] for layer in result["layers"]] == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+    for key in ("ratio_fwd", "ratio_fwd_bwd"):
+        assert result[key] > 0
+    assert result["small_layer"]["naive_over_im2col"] > 1
+    assert set(result["targets_met"]) == {"ratio_fwd", "ratio_fwd_bwd", "naive_over_im2col"}
+    assert result["machine"]["threads"] >= 1
+
+
+def test_text_report(capsys):
+    bench.main(["conv", "--batch", "1", "--repeats", "1", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "conv5" in out and "targets:" in out and "1 thread(s)" in out
+
+
+def test_bad_arguments():
+    with pytest.raises(SystemExit):
+        bench.main(["conv", "--batch", "0"])
+    with pytest.raises(SystemExit):
+        bench.main([])
