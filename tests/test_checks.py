@@ -72,3 +72,24 @@ def test_output_size_check():
         check_output_size(lambda n, k, p, s: (n + 2 * p - k) / s + 1)
     with pytest.raises(CheckFailed, match=r"should be 5, yours gave 3"):
         check_output_size(lambda n, k, p, s: (n - k) // s + 1)
+
+
+def test_im2col_check():
+    from alexnet_lib.checks import check_im2col
+
+    def reference(image, k):
+        return conv.im2col(image[None], k)[0]
+
+    check_im2col(reference)
+
+    def channels_last(image, k):  # rows ordered (u, v, c) instead of (c, u, v)
+        c = image.shape[0]
+        cols = reference(image, k)
+        return cols.reshape(c, k * k, -1).transpose(1, 0, 2).reshape(c * k * k, -1)
+
+    with pytest.raises(CheckFailed, match=r"right numbers in the wrong order.*\(c, u, v\)"):
+        check_im2col(channels_last)
+    with pytest.raises(CheckFailed, match="looks transposed"):
+        check_im2col(lambda image, k: reference(image, k).T)
+    with pytest.raises(CheckFailed, match=r"cols\[0, 1\] should be image\[0, 0, 1\]"):
+        check_im2col(lambda image, k: reference(image, k) * (np.arange(reference(image, k).shape[1]) != 1))

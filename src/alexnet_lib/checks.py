@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .conv import correlate2d, output_size
+from .conv import correlate2d, im2col, output_size
 
-__all__ = ["CheckFailed", "check_correlate2d", "check_output_size"]
+__all__ = ["CheckFailed", "check_correlate2d", "check_im2col", "check_output_size"]
 
 
 class CheckFailed(AssertionError):
@@ -155,3 +155,50 @@ def check_output_size(fn: Callable[[int, int, int, int], Any]) -> None:
             )
     print(f"check_output_size: all {len(cases)} cases are right.")
 
+
+
+def check_im2col(fn: Callable[[np.ndarray, int], Any], *, seed: int = 0) -> None:
+    """Check ``fn(image, k)``: unfold one ``(C, H, W)`` image into ``(C*k*k, H_out*W_out)``.
+
+    No padding, stride 1. Row ``c*k*k + u*k + v`` and column ``i*W_out + j`` must hold
+    ``image[c, i + u, j + v]``, the order that ``w.reshape(C_out, -1) @ cols`` needs.
+    """
+    if not callable(fn):
+        raise TypeError(f"check_im2col takes your function, got {type(fn).__name__}")
+    rng = np.random.default_rng(seed)
+    cases = [(1, 4, 4, 3), (2, 5, 6, 3), (3, 6, 5, 2), (2, 7, 7, 1)]
+    for c, h, w, k in cases:
+        image = rng.integers(0, 100, size=(c, h, w)).astype(np.float64)
+        expected = im2col(image[None], k)[0]
+        case = f"a {c}x{h}x{w} image and k={k}"
+        try:
+            got = fn(image.copy(), k)
+        except Exception as err:  # the reader's code
+            raise CheckFailed(f"For {case}, your function raised {type(err).__name__}: {err}") from err
+        if got is None:
+            raise CheckFailed(f"For {case}, your function returned None: did you forget `return`?")
+        got = np.asarray(got, dtype=np.float64)
+        if got.shape != expected.shape:
+            hint = " It looks transposed: rows are (c, u, v), columns are windows." if got.shape == expected.T.shape else ""
+            raise CheckFailed(
+                f"For {case}, the result should have shape {expected.shape} = (C*k*k, H_out*W_out), "
+                f"yours has {got.shape}.{hint}"
+            )
+        if not np.array_equal(got, expected):
+            bad_row, bad_col = (int(i) for i in np.argwhere(got != expected)[0])
+            cc, rest = divmod(bad_row, k * k)
+            u, v = divmod(rest, k)
+            i, j = divmod(bad_col, w - k + 1)
+            same_columns = np.array_equal(np.sort(got, axis=0), np.sort(expected, axis=0))
+            why = (
+                " Each column holds the right numbers in the wrong order: the rows must run over "
+                "channel first, then kernel row, then kernel column (c, u, v)."
+                if same_columns
+                else ""
+            )
+            raise CheckFailed(
+                f"For {case}, cols[{bad_row}, {bad_col}] should be image[{cc}, {i + u}, {j + v}] = "
+                f"{expected[bad_row, bad_col]:g} (channel {cc}, kernel position ({u}, {v}), window "
+                f"({i}, {j})), yours is {got[bad_row, bad_col]:g}.{why}"
+            )
+    print(f"check_im2col: all {len(cases)} cases match alexnet_lib.conv.im2col.")
