@@ -18,7 +18,7 @@ def test_alexnet_layer_shapes_chain():
 
 
 def test_conv_benchmark_json(capsys):
-    assert bench.main(["conv", "--batch", "1", "--repeats", "1", "--json"]) == 0
+    assert bench.main(["conv", "--batch", "1", "--repeats", "1", "--settle", "0", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [layer["name"] for layer in result["layers"]] == ["conv1", "conv2", "conv3", "conv4", "conv5"]
     for key in ("ratio_fwd", "ratio_fwd_bwd"):
@@ -29,7 +29,7 @@ def test_conv_benchmark_json(capsys):
 
 
 def test_text_report(capsys):
-    bench.main(["conv", "--batch", "1", "--repeats", "1", "--threads", "1"])
+    bench.main(["conv", "--batch", "1", "--repeats", "1", "--threads", "1", "--settle", "0"])
     out = capsys.readouterr().out
     assert "conv5" in out and "targets:" in out and "1 thread(s)" in out
 

@@ -6,7 +6,8 @@ Speed targets are checked here, by measuring, not by timed tests.
     :func:`alexnet_lib.conv.conv2d_im2col` against ``torch.nn.functional.conv2d`` (fp32,
     the same number of threads for both, runs interleaved, medians) on the five
     convolution layers of AlexNet as the paper describes them (227 px input, the
-    two-GPU towers as groups), forward and forward+backward; and the loops of
+    two-GPU towers as groups), forward and forward+backward, with a pause before each
+    timed run so that one library's idle threads do not slow the other; and the loops of
     :func:`alexnet_lib.conv.conv2d_naive` against im2col on a small layer.
 """
 
@@ -67,16 +68,23 @@ ALEXNET_CONV_LAYERS: tuple[ConvLayer, ...] = (
 SMALL_LAYER = ConvLayer("small", 16, 16, 32, 3, 1, 1, 1)
 
 
-def _median_interleaved(
-    fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1
+def median_interleaved(
+    fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1, settle: float = 0.2
 ) -> dict[str, float]:
-    """Median seconds of each function, running them in turn so that drift hits all alike."""
+    """Median seconds of each function, running them in turn so that drift hits all alike.
+
+    Before each timed run the machine rests for ``settle`` seconds: numpy's and PyTorch's
+    thread pools keep spinning for a while after their work, and a run that starts while
+    the other library's threads still spin is slowed down by them (measured here: a small
+    PyTorch convolution took 15 times longer right after a numpy matrix product).
+    """
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            time.sleep(settle)
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
@@ -108,7 +116,9 @@ def machine_info(threads: int) -> dict[str, Any]:
     }
 
 
-def bench_conv(batch: int = 32, repeats: int = 5, threads: int | None = None, small_repeats: int = 3) -> dict[str, Any]:
+def bench_conv(
+    batch: int = 32, repeats: int = 5, threads: int | None = None, small_repeats: int = 3, settle: float = 0.2
+) -> dict[str, Any]:
     """Time im2col against PyTorch on AlexNet's conv layers, and loops against im2col."""
     import torch
     import torch.nn.functional as F
@@ -147,9 +157,10 @@ def bench_conv(batch: int = 32, repeats: int = 5, threads: int | None = None, sm
                 F.conv2d(xg, wg, bt, **args).backward(dt)
                 return xg.grad
 
-            t = _median_interleaved(
+            t = median_interleaved(
                 {"ours_fwd": ours_fwd, "torch_fwd": torch_fwd, "ours_fwd_bwd": ours_fwd_bwd, "torch_fwd_bwd": torch_fwd_bwd},
                 repeats,
+                settle=settle,
             )
             cols_bytes = layer.in_channels * layer.kernel**2 * batch * layer.out_size**2 * 4
             layers.append(
@@ -168,10 +179,16 @@ def bench_conv(batch: int = 32, repeats: int = 5, threads: int | None = None, sm
         xs = rng.standard_normal(small.x_shape(2), dtype=np.float32)
         ws = rng.standard_normal(small.w_shape(), dtype=np.float32)
         s_args = dict(stride=small.stride, padding=small.padding, groups=small.groups)
-        ts = _median_interleaved(
-            {"naive": lambda: conv2d_naive(xs, ws, **s_args), "im2col": lambda: conv2d_im2col(xs, ws, **s_args)},
-            small_repeats,
+        # im2col takes well under a millisecond here: time 20 calls in a row and divide,
+        # so that waking the thread pool does not dominate.
+        def im2col_20() -> None:
+            for _ in range(20):
+                conv2d_im2col(xs, ws, **s_args)
+
+        ts = median_interleaved(
+            {"naive": lambda: conv2d_naive(xs, ws, **s_args), "im2col": im2col_20}, small_repeats, settle=settle
         )
+        ts["im2col"] /= 20
 
     total = {k: sum(layer["seconds"][k] for layer in layers) for k in layers[0]["seconds"]}
     result = {
@@ -179,6 +196,7 @@ def bench_conv(batch: int = 32, repeats: int = 5, threads: int | None = None, sm
         "machine": machine_info(threads),
         "batch": batch,
         "repeats": repeats,
+        "settle_seconds": settle,
         "layers": layers,
         "total_seconds": total,
         "ratio_fwd": total["ours_fwd"] / total["torch_fwd"],
@@ -237,11 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     p_conv.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     p_conv.add_argument("--repeats", type=int, default=5, help="timed runs per function (default 5)")
     p_conv.add_argument("--threads", type=int, default=None, help="threads for numpy and torch (default: all CPUs)")
+    p_conv.add_argument("--settle", type=float, default=0.2,
+                        help="seconds of rest before each timed run, so idle thread pools stop spinning (default 0.2)")
     p_conv.add_argument("--json", action="store_true", help="print machine-readable JSON")
     args = parser.parse_args(argv)
-    if args.batch < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1):
-        parser.error("--batch, --repeats and --threads must be positive")
-    result = bench_conv(batch=args.batch, repeats=args.repeats, threads=args.threads)
+    if args.batch < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1) or args.settle < 0:
+        parser.error("--batch, --repeats and --threads must be positive, --settle at least 0")
+    result = bench_conv(batch=args.batch, repeats=args.repeats, threads=args.threads, settle=args.settle)
     print(json.dumps(result, indent=2) if args.json else format_conv(result))
     return 0
 
