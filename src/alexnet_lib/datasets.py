@@ -1,0 +1,315 @@
+"""Datasets as numpy arrays, found by the book's data policy.
+
+Where a dataset is looked for, in order:
+
+1. the folder given by ``ALEXNET_DATA_DIR`` (or an explicit ``root``);
+2. the book's cache, ``data/`` in a checkout of the repository
+   (``~/.cache/alexnet-book`` for a pip-installed library);
+3. a download, verified by SHA-256 before it is used, into that cache;
+4. otherwise :class:`DataNotFound`, whose message names the fix.
+
+Embedded datasets (no network): scikit-learn's digits and a generated dataset
+(:func:`synthetic_images`) that tests and the ``smoke`` profile use. A notebook
+that falls back to embedded data says so in its output: every loader returns an
+:class:`ArrayDataset` whose ``source`` says what was loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "ArrayDataset",
+    "ChecksumMismatch",
+    "DataNotFound",
+    "DownloadFailed",
+    "cache_dir",
+    "download",
+    "load_cifar10",
+    "load_digits",
+    "search_roots",
+    "synthetic_images",
+]
+
+ENV_VAR = "ALEXNET_DATA_DIR"
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+# .npz files with arrays x_train, y_train, x_test, y_test (HWC uint8), e.g. a subset.
+CIFAR10_NPZ_NAMES = ("cifar10.npz", "cifar10_subset.npz")
+
+
+class DataNotFound(FileNotFoundError):
+    """A dataset is not on this machine and could not be downloaded."""
+
+
+class DownloadFailed(OSError):
+    """A download did not complete (no network, or the server refused)."""
+
+
+class ChecksumMismatch(ValueError):
+    """A downloaded or cached file does not have the SHA-256 it should."""
+
+
+@dataclass(frozen=True)
+class ArrayDataset:
+    """Images and labels in memory.
+
+    Attributes:
+        images: ``(N, H, W, C)`` uint8 (photos) or ``(N, H, W)`` float (digits).
+        labels: ``(N,)`` int64 class indices.
+        class_names: name of each class index.
+        source: what was loaded and from where, in words (print it).
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, n: int, *, seed: int | None = None) -> ArrayDataset:
+        """The first ``n`` examples (or ``n`` random ones when ``seed`` is given)."""
+        if n > len(self):
+            raise ValueError(f"asked for {n} examples, but the dataset has {len(self)}")
+        index = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(len(self))[:n]
+        return ArrayDataset(self.images[index], self.labels[index], self.class_names, f"{self.source}, {n} of them")
+
+
+def cache_dir() -> Path:
+    """The book's download cache: ``data/`` in a checkout, else ``~/.cache/alexnet-book``."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "data" / "README.md").exists() and (checkout / "pyproject.toml").exists():
+        return checkout / "data"
+    return Path.home() / ".cache" / "alexnet-book"
+
+
+def search_roots(root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The folders searched, in order: ``root`` (or ``ALEXNET_DATA_DIR``), then the cache."""
+    roots = []
+    first = root if root is not None else os.environ.get(ENV_VAR) or None
+    if first is not None:
+        path = Path(first).expanduser()
+        if not path.is_dir():
+            source = "root" if root is not None else ENV_VAR
+            raise DataNotFound(f"{source} points to {path}, which is not a folder; fix the path or unset it")
+        roots.append(path)
+    roots.append(cache_dir())
+    return roots
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeout: float = 60) -> Path:
+    """Download ``url`` to ``dest`` atomically and verify its SHA-256.
+
+    An existing ``dest`` with the right checksum is reused. The file is written under a
+    temporary name and renamed only once complete and verified, so an interrupted or
+    corrupted download never leaves a file that looks valid.
+
+    Raises:
+        DownloadFailed: no network, or the server failed; the message says how to fetch it by hand.
+        ChecksumMismatch: the downloaded bytes are not the expected file (nothing is kept).
+    """
+    dest = Path(dest)
+    if dest.exists():
+        if _sha256(dest) == sha256:
+            return dest
+        raise ChecksumMismatch(
+            f"{dest} exists but its SHA-256 is not {sha256}: it is corrupt or a different file. "
+            "Delete it and try again."
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    tmp = Path(tmp_name)
+    digest = hashlib.sha256()
+    try:
+        try:
+            response = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (fixed https URLs)
+        except (urllib.error.URLError, OSError) as err:
+            raise DownloadFailed(
+                f"could not download {url} ({err}). Without a network, download it elsewhere, check "
+                f"that its SHA-256 is {sha256}, and put it at {dest} (or set {ENV_VAR} to a folder "
+                "that holds the data)."
+            ) from err
+        total = int(response.headers.get("Content-Length") or 0) or None
+        from tqdm.auto import tqdm
+
+        with response, os.fdopen(fd, "wb") as out, tqdm(
+            total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress
+        ) as bar:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                out.write(block)
+                digest.update(block)
+                bar.update(len(block))
+        if digest.hexdigest() != sha256:
+            raise ChecksumMismatch(
+                f"{url} downloaded with SHA-256 {digest.hexdigest()}, expected {sha256}; it was not kept. "
+                "The server may have sent an error page or a changed file."
+            )
+        os.replace(tmp, dest)
+        return dest
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# --- CIFAR-10 ------------------------------------------------------------------
+
+
+def _cifar_from_npz(path: Path, split: str) -> ArrayDataset:
+    with np.load(path, allow_pickle=False) as data:
+        missing = {f"x_{split}", f"y_{split}"} - set(data.files)
+        if missing:
+            raise DataNotFound(
+                f"{path} has no {sorted(missing)}: a CIFAR-10 .npz needs x_train, y_train, x_test, y_test"
+            )
+        images = data[f"x_{split}"]
+        labels = data[f"y_{split}"].astype(np.int64)
+        names = tuple(str(n) for n in data["class_names"]) if "class_names" in data.files else CIFAR10_CLASSES
+    if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or images.dtype != np.uint8:
+        raise DataNotFound(f"{path}: x_{split} should be (N, 32, 32, 3) uint8, got {images.shape} {images.dtype}")
+    return ArrayDataset(images, labels, names, f"CIFAR-10 ({path.name}, {split}: {len(labels):,} images) from {path.parent}")
+
+
+def _cifar_from_batches(folder: Path, split: str) -> ArrayDataset:
+    """The official python version (``cifar-10-batches-py``), also torchvision's on-disk format."""
+    files = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    images, labels = [], []
+    for name in files:
+        path = folder / name
+        if not path.exists():
+            raise DataNotFound(f"{folder} is incomplete: {name} is missing. Delete the folder and download again.")
+        with open(path, "rb") as f:
+            # The official archive is Python pickles; it is read only after its SHA-256 was checked
+            # (downloads) or from a folder the user chose.
+            batch = pickle.load(f, encoding="bytes")  # noqa: S301
+        images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
+    x, y = np.concatenate(images), np.concatenate(labels)
+    return ArrayDataset(x, y, CIFAR10_CLASSES, f"CIFAR-10 ({split}: {len(y):,} images) from {folder}")
+
+
+def _find_cifar(root: Path, split: str) -> ArrayDataset | None:
+    for name in CIFAR10_NPZ_NAMES:
+        if (root / name).exists():
+            return _cifar_from_npz(root / name, split)
+    for folder in (root / "cifar-10-batches-py", root / "cifar10" / "cifar-10-batches-py"):
+        if folder.is_dir():
+            return _cifar_from_batches(folder, split)
+    archive = root / "cifar-10-python.tar.gz"
+    if archive.exists():
+        _extract_cifar(archive, root)
+        return _cifar_from_batches(root / "cifar-10-batches-py", split)
+    return None
+
+
+def _extract_cifar(archive: Path, root: Path) -> None:
+    if _sha256(archive) != CIFAR10_SHA256:
+        raise ChecksumMismatch(f"{archive} does not have CIFAR-10's SHA-256 {CIFAR10_SHA256}; delete it")
+    with tarfile.open(archive, "r:gz") as tar:
+        members = tar.getmembers()
+        unsafe = [m.name for m in members if m.name.startswith(("/", "..")) or ".." in Path(m.name).parts]
+        if unsafe:
+            raise ChecksumMismatch(f"{archive} holds paths outside its folder: {unsafe[:3]}")
+        tar.extractall(root, members=members)  # noqa: S202 (checked above, and the SHA-256 too)
+
+
+def load_cifar10(
+    split: str = "train", *, root: str | os.PathLike[str] | None = None, download_ok: bool = True, progress: bool = True
+) -> ArrayDataset:
+    """CIFAR-10 (Krizhevsky, 2009): 32x32 colour photos of 10 classes.
+
+    Found as ``cifar10.npz`` / ``cifar10_subset.npz`` (arrays ``x_train``, ``y_train``,
+    ``x_test``, ``y_test``), as the official ``cifar-10-batches-py/`` folder (torchvision
+    keeps the same), or as its archive, in each of :func:`search_roots`; else downloaded
+    (163 MB, SHA-256 checked) into :func:`cache_dir` when ``download_ok``.
+
+    Returns:
+        images ``(N, 32, 32, 3)`` uint8 and labels ``(N,)``.
+
+    Raises:
+        ValueError: for a split other than ``"train"`` or ``"test"``.
+        DataNotFound: nothing found and no download allowed (or possible).
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    roots = search_roots(root)
+    for folder in roots:
+        found = _find_cifar(folder, split)
+        if found is not None:
+            return found
+    where = ", ".join(str(r) for r in roots)
+    if not download_ok:
+        raise DataNotFound(
+            f"CIFAR-10 is not in {where}. Set {ENV_VAR} to a folder that holds cifar-10-batches-py/ "
+            f"or cifar10.npz, or allow the download (download_ok=True)."
+        )
+    try:
+        archive = download(CIFAR10_URL, cache_dir() / "cifar-10-python.tar.gz", CIFAR10_SHA256, progress=progress)
+    except DownloadFailed as err:
+        raise DataNotFound(f"CIFAR-10 is not in {where}, and {err}") from err
+    _extract_cifar(archive, archive.parent)
+    return _cifar_from_batches(archive.parent / "cifar-10-batches-py", split)
+
+
+# --- embedded datasets -----------------------------------------------------------
+
+
+def load_digits() -> ArrayDataset:
+    """scikit-learn's handwritten digits: 1,797 images of 8x8 pixels, values 0-16, 10 classes."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    digits = sk_digits()
+    return ArrayDataset(
+        digits.images.astype(np.float32),
+        digits.target.astype(np.int64),
+        tuple(str(d) for d in range(10)),
+        f"scikit-learn digits (embedded, {len(digits.target):,} images of 8x8)",
+    )
+
+
+def synthetic_images(n: int = 1000, size: int = 32, classes: int = 10, *, seed: int = 0) -> ArrayDataset:
+    """A generated dataset of striped colour patches, one orientation and hue per class.
+
+    Learnable in a few epochs by a small CNN, and made without any download: the
+    ``smoke`` profile and the tests use it where real photos are not at hand.
+    """
+    if n < 1 or size < 4 or classes < 2:
+        raise ValueError(f"need n >= 1, size >= 4 and classes >= 2, got n={n}, size={size}, classes={classes}")
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, size=n)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    angles = np.pi * labels / classes + rng.normal(0, 0.05, n)
+    freq = rng.uniform(2.5, 4.0, n)
+    phase = rng.uniform(0, 2 * np.pi, n)
+    stripes = np.sin(2 * np.pi * freq[:, None, None]
+                     * (np.cos(angles)[:, None, None] * xx + np.sin(angles)[:, None, None] * yy) + phase[:, None, None])
+    hue = labels / classes
+    colour = 0.5 + 0.5 * np.stack([np.cos(2 * np.pi * (hue + k / 3)) for k in range(3)], axis=-1)  # (n, 3)
+    images = 0.5 + 0.35 * stripes[..., None] * colour[:, None, None, :] + rng.normal(0, 0.08, (n, size, size, 3))
+    images = (np.clip(images, 0, 1) * 255).astype(np.uint8)
+    return ArrayDataset(
+        images, labels.astype(np.int64), tuple(f"class {k}" for k in range(classes)),
+        f"generated stripes (embedded, {n:,} images of {size}x{size}, seed {seed})",
+    )

@@ -1,0 +1,186 @@
+"""The data policy: local folder, cache, verified download, clear errors."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import io
+import pickle
+import tarfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alexnet_lib import datasets
+from alexnet_lib.datasets import ChecksumMismatch, DataNotFound, DownloadFailed
+
+SHARED_NPZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_subset.npz"
+
+
+@pytest.fixture
+def no_cache(tmp_path, monkeypatch):
+    """An empty cache and no ALEXNET_DATA_DIR."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setattr(datasets, "cache_dir", lambda: cache)
+    monkeypatch.delenv("ALEXNET_DATA_DIR", raising=False)
+    return cache
+
+
+def make_npz(path: Path, n_train: int = 20, n_test: int = 10) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (n_train, 32, 32, 3), dtype=np.uint8),
+        y_train=rng.integers(0, 10, n_train),
+        x_test=rng.integers(0, 256, (n_test, 32, 32, 3), dtype=np.uint8),
+        y_test=rng.integers(0, 10, n_test),
+        class_names=np.array(datasets.CIFAR10_CLASSES),
+    )
+
+
+def make_batches(folder: Path, per_batch: int = 4) -> None:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8), b"labels": list(range(per_batch))}
+        (folder / name).write_bytes(pickle.dumps(batch))
+
+
+def test_npz_from_data_dir(tmp_path, monkeypatch, no_cache):
+    make_npz(tmp_path / "cifar10.npz")
+    monkeypatch.setenv("ALEXNET_DATA_DIR", str(tmp_path))
+    train = datasets.load_cifar10("train")
+    assert train.images.shape == (20, 32, 32, 3) and train.images.dtype == np.uint8
+    assert train.labels.dtype == np.int64 and len(train) == 20
+    assert "cifar10.npz" in train.source and str(tmp_path) in train.source
+    assert len(datasets.load_cifar10("test")) == 10
+
+
+def test_official_batches_layout(tmp_path, no_cache):
+    make_batches(tmp_path / "cifar-10-batches-py")
+    train = datasets.load_cifar10("train", root=tmp_path)
+    assert train.images.shape == (20, 32, 32, 3)
+    # CHW rows become HWC images: pixel (0, 1) of channel 2 is byte 2*1024 + 1
+    raw = pickle.loads((tmp_path / "cifar-10-batches-py" / "data_batch_1").read_bytes())[b"data"]
+    assert train.images[0, 0, 1, 2] == raw[0, 2 * 1024 + 1]
+    assert train.class_names[3] == "cat"
+
+
+def test_cache_is_searched_after_the_data_dir(tmp_path, monkeypatch, no_cache):
+    make_npz(no_cache / "cifar10_subset.npz", n_train=7)
+    assert len(datasets.load_cifar10(download_ok=False)) == 7
+
+
+def test_missing_everywhere_names_the_fix(no_cache):
+    with pytest.raises(DataNotFound, match=r"CIFAR-10 is not in .*Set ALEXNET_DATA_DIR.*download_ok=True"):
+        datasets.load_cifar10(download_ok=False)
+
+
+def test_data_dir_that_is_not_a_folder(tmp_path, monkeypatch, no_cache):
+    monkeypatch.setenv("ALEXNET_DATA_DIR", str(tmp_path / "nope"))
+    with pytest.raises(DataNotFound, match=r"ALEXNET_DATA_DIR points to .*nope, which is not a folder"):
+        datasets.load_cifar10()
+
+
+def test_incomplete_folder_and_bad_npz(tmp_path, no_cache):
+    make_batches(tmp_path / "a" / "cifar-10-batches-py")
+    (tmp_path / "a" / "cifar-10-batches-py" / "data_batch_3").unlink()
+    with pytest.raises(DataNotFound, match="incomplete: data_batch_3 is missing"):
+        datasets.load_cifar10(root=tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    np.savez(tmp_path / "b" / "cifar10.npz", x_train=np.zeros((2, 8, 8, 3), np.uint8), y_train=np.zeros(2))
+    with pytest.raises(DataNotFound, match=r"should be \(N, 32, 32, 3\) uint8"):
+        datasets.load_cifar10(root=tmp_path / "b")
+    with pytest.raises(DataNotFound, match=r"has no \['x_test', 'y_test'\]"):
+        datasets.load_cifar10("test", root=tmp_path / "b")
+    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+        datasets.load_cifar10("valid", root=tmp_path / "b")
+
+
+def test_archive_with_wrong_checksum_is_refused(tmp_path, no_cache):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = b"not cifar"
+        info = tarfile.TarInfo("cifar-10-batches-py/readme.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (tmp_path / "cifar-10-python.tar.gz").write_bytes(buffer.getvalue())
+    with pytest.raises(ChecksumMismatch, match="does not have CIFAR-10's SHA-256"):
+        datasets.load_cifar10(root=tmp_path)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server over tmp_path/served."""
+    served = tmp_path / "served"
+    served.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_download_verifies_and_is_atomic(tmp_path, server):
+    served, url = server
+    payload = b"x" * 300_000
+    (served / "file.bin").write_bytes(payload)
+    good = hashlib.sha256(payload).hexdigest()
+    dest = tmp_path / "out" / "file.bin"
+    assert datasets.download(f"{url}/file.bin", dest, good, progress=False).read_bytes() == payload
+    assert datasets.download(f"{url}/missing-but-cached", dest, good, progress=False) == dest  # reused
+
+    other = tmp_path / "out" / "other.bin"
+    with pytest.raises(ChecksumMismatch, match="was not kept"):
+        datasets.download(f"{url}/file.bin", other, "0" * 64, progress=False)
+    assert not other.exists() and not list(other.parent.glob("other.bin.*"))  # nothing half-written
+
+    with pytest.raises(ChecksumMismatch, match="exists but its SHA-256"):
+        datasets.download(f"{url}/file.bin", dest, "0" * 64, progress=False)
+
+
+def test_download_without_network(tmp_path, server):
+    _, url = server
+    with pytest.raises(DownloadFailed, match=r"could not download .* put it at"):
+        datasets.download(f"{url}/nothing-here", tmp_path / "f.bin", "0" * 64, progress=False)
+    with pytest.raises(DownloadFailed, match="could not download"):
+        datasets.download("http://127.0.0.1:9/closed-port", tmp_path / "g.bin", "0" * 64, progress=False, timeout=5)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_failed_download_reads_as_data_not_found(no_cache, monkeypatch):
+    monkeypatch.setattr(datasets, "CIFAR10_URL", "http://127.0.0.1:9/cifar-10-python.tar.gz")
+    with pytest.raises(DataNotFound, match="CIFAR-10 is not in .* could not download"):
+        datasets.load_cifar10(progress=False)
+
+
+def test_synthetic_and_digits():
+    a = datasets.synthetic_images(50, 16, 5, seed=3)
+    b = datasets.synthetic_images(50, 16, 5, seed=3)
+    assert a.images.shape == (50, 16, 16, 3) and a.images.dtype == np.uint8
+    np.testing.assert_array_equal(a.images, b.images)
+    assert set(np.unique(a.labels)) <= set(range(5)) and "generated" in a.source
+    digits = datasets.load_digits()
+    assert digits.images.shape == (1797, 8, 8) and len(digits.class_names) == 10
+    with pytest.raises(ValueError, match="classes >= 2"):
+        datasets.synthetic_images(10, 16, 1)
+    assert len(a.subset(10)) == 10 and len(a.subset(10, seed=0)) == 10
+    with pytest.raises(ValueError, match="asked for 60 examples"):
+        a.subset(60)
+
+
+@pytest.mark.skipif(not SHARED_NPZ.exists(), reason="no ../shared/data on this machine")
+def test_the_shared_cifar_subset(monkeypatch, no_cache):
+    monkeypatch.setenv("ALEXNET_DATA_DIR", str(SHARED_NPZ.parent))
+    train, test = datasets.load_cifar10("train"), datasets.load_cifar10("test")
+    assert len(train) == 10_000 and len(test) == 3_000
+    assert np.bincount(train.labels).tolist() == [1000] * 10
+    assert train.class_names == datasets.CIFAR10_CLASSES
