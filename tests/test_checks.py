@@ -93,3 +93,20 @@ def test_im2col_check():
         check_im2col(lambda image, k: reference(image, k).T)
     with pytest.raises(CheckFailed, match=r"cols\[0, 1\] should be image\[0, 0, 1\]"):
         check_im2col(lambda image, k: reference(image, k) * (np.arange(reference(image, k).shape[1]) != 1))
+
+
+def test_lrn_check():
+    from alexnet_lib.checks import check_local_response_norm
+    from alexnet_lib.layers import local_response_norm
+
+    check_local_response_norm(local_response_norm)
+    with pytest.raises(CheckFailed, match="divided alpha by size, as torch"):
+        check_local_response_norm(lambda x, n, a, b, k: local_response_norm(x, n, a / n, b, k))
+
+    def no_clip(x, n, a, b, k):  # wraps around instead of clipping at the last channel
+        sq = x**2
+        s = sum(np.roll(sq, shift, axis=1) for shift in range(-(n // 2), n // 2 + 1))
+        return x / (k + a * s) ** b
+
+    with pytest.raises(CheckFailed, match="clipped at the first and last channel"):
+        check_local_response_norm(no_clip)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .conv import correlate2d, im2col, output_size
 
-__all__ = ["CheckFailed", "check_correlate2d", "check_im2col", "check_output_size"]
+__all__ = ["CheckFailed", "check_correlate2d", "check_im2col", "check_local_response_norm", "check_output_size"]
 
 
 class CheckFailed(AssertionError):
@@ -202,3 +202,44 @@ def check_im2col(fn: Callable[[np.ndarray, int], Any], *, seed: int = 0) -> None
                 f"({i}, {j})), yours is {got[bad_row, bad_col]:g}.{why}"
             )
     print(f"check_im2col: all {len(cases)} cases match alexnet_lib.conv.im2col.")
+
+
+def check_local_response_norm(fn: Callable[..., Any], *, seed: int = 0) -> None:
+    """Check ``fn(x, size, alpha, beta, k)``: local response normalisation with the paper's formula.
+
+    ``x`` is ``(N, C, H, W)``; each value is divided by
+    ``(k + alpha * sum of squares over the size channels around it) ** beta``.
+    """
+    from .layers import local_response_norm
+
+    if not callable(fn):
+        raise TypeError(f"check_local_response_norm takes your function, got {type(fn).__name__}")
+    rng = np.random.default_rng(seed)
+    cases = [(5, 1e-4, 0.75, 2.0, 7), (3, 0.1, 0.5, 1.0, 4), (5, 0.05, 0.75, 2.0, 3), (1, 0.2, 1.0, 1.0, 2)]
+    for size, alpha, beta, k, channels in cases:
+        x = rng.normal(scale=3.0, size=(2, channels, 3, 3))
+        expected = local_response_norm(x, size, alpha, beta, k)
+        case = f"size={size}, alpha={alpha}, beta={beta}, k={k} on {channels} channels"
+        try:
+            got = fn(x.copy(), size, alpha, beta, k)
+        except Exception as err:  # the reader's code
+            raise CheckFailed(f"With {case}, your function raised {type(err).__name__}: {err}") from err
+        got = np.asarray(got, dtype=np.float64) if got is not None else None
+        if got is None or got.shape != x.shape:
+            raise CheckFailed(f"With {case}, the output should have the input's shape {x.shape}, yours is "
+                              f"{None if got is None else got.shape}")
+        if np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+            continue
+        if np.allclose(got, local_response_norm(x, size, alpha / size, beta, k), rtol=1e-6):
+            raise CheckFailed(
+                f"With {case}, you divided alpha by size, as torch.nn.LocalResponseNorm does (it averages "
+                "the squares). The paper sums them: use alpha * sum(...), not alpha / size * sum(...)."
+            )
+        n, c, i, j = (int(v) for v in np.argwhere(~np.isclose(got, expected, rtol=1e-6, atol=1e-9))[0])
+        lo, hi = max(0, c - size // 2), min(channels - 1, c + size // 2)
+        raise CheckFailed(
+            f"With {case}, out[{n}, {c}, {i}, {j}] should be {expected[n, c, i, j]:.6g}, yours is "
+            f"{got[n, c, i, j]:.6g}. Channel {c} is divided by (k + alpha * sum of x[{n}, j, {i}, {j}]**2 "
+            f"for j = {lo}..{hi}) ** beta: the window is clipped at the first and last channel."
+        )
+    print(f"check_local_response_norm: all {len(cases)} cases match the paper's formula.")
