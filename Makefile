@@ -16,6 +16,12 @@ INSTALLED := $(VENV)/.installed
 TEST_SITE := _build/test/_build/html
 
 export PATH := $(abspath $(BIN)):$(PATH)
+# Real data for the tests and the book where this machine has a copy (../shared/data holds a
+# CIFAR-10 subset and ImageNet photos; see its README). A value you set yourself wins.
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)/cifar10_subset.npz),)
+export ALEXNET_DATA_DIR ?= $(SHARED_DATA)
+endif
 export PYTHONUNBUFFERED := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
