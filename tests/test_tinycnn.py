@@ -77,9 +77,9 @@ def test_training_steps_agree_with_torch_sgd(batch):
     np.testing.assert_allclose(params["W1"], model.conv1.weight.detach().numpy(), atol=1e-10)
 
 
-def test_torch_module_is_one_class():
-    assert tinycnn.TorchTinyCNN is tinycnn.TorchTinyCNN
-    assert isinstance(tinycnn.to_torch(tinycnn.init_params()), tinycnn.TorchTinyCNN)
+def test_to_torch_keeps_dtype():
+    model = tinycnn.to_torch(tinycnn.init_params(dtype=np.float32))
+    assert isinstance(model, tinycnn.TorchTinyCNN) and model.conv1.weight.dtype == torch.float32
 
 
 def test_optimizer_arguments():

@@ -136,6 +136,7 @@ def train_to_error(
     convs_per_stage: int = 1,
     init: str = "pytorch",
     stop_at_target: bool = True,
+    give_up: tuple[int, float] | None = None,
     progress: bool = False,
 ) -> RunResult:
     """Train with plain SGD + momentum until an epoch's training error falls below ``target``.
@@ -144,6 +145,8 @@ def train_to_error(
     network got wrong while training on them (what the paper's cuda-convnet reported).
     There is no regularisation: no weight decay, dropout or augmentation. A run whose
     loss becomes NaN (the learning rate was too high) stops there, with error 1.0.
+    ``give_up=(epoch, error)`` stops a run that is still above ``error`` after ``epoch``
+    epochs (it counts as not reaching the target), to save time in searches.
     """
     import torch
     import torch.nn.functional as F
@@ -154,7 +157,7 @@ def train_to_error(
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     generator = torch.Generator().manual_seed(seed)
     settings = dict(max_epochs=max_epochs, batch_size=batch_size, momentum=momentum, width=width,
-                    convs_per_stage=convs_per_stage, init=init, n_train=len(y))
+                    convs_per_stage=convs_per_stage, init=init, n_train=len(y), give_up=give_up)
     result = RunResult(activation, lr, seed, target=target, settings=settings)
     start = time.perf_counter()
     bar = tqdm(range(max_epochs), desc=f"{activation} lr={lr:g} seed={seed}", disable=not progress, leave=False)
@@ -177,6 +180,8 @@ def train_to_error(
         result.seconds.append(time.perf_counter() - start)
         bar.set_postfix(error=f"{result.errors[-1]:.3f}")
         if diverged or (stop_at_target and result.errors[-1] < target):
+            break
+        if give_up is not None and len(result.errors) >= give_up[0] and result.errors[-1] > give_up[1]:
             break
     return result
 
@@ -232,13 +237,15 @@ def load_results(name: str) -> dict[str, Any]:
 # --- command line ----------------------------------------------------------------
 
 # Conditions of 2012 that may open or close the gap between ReLU and tanh: each changes one
-# thing from the baseline (PyTorch's initialisation, four layers, all the training images).
+# thing from the baseline (PyTorch's initialisation, four layers, 10,000 training images).
+# "lrs": the learning rates searched for that condition; None reuses the recorded search.
 CONDITIONS: dict[str, dict[str, Any]] = {
-    "baseline": {},
-    "paper init N(0, 0.01)": {"init": "paper"},
-    "seven layers": {"convs_per_stage": 2},
-    "quarter of the data": {"n_train": 2500},
+    "baseline": {"lrs": None},
+    "paper init N(0, 0.01)": {"init": "paper", "lrs": [0.01, 0.03, 0.1]},
+    "seven layers": {"convs_per_stage": 2, "lrs": [0.01, 0.03]},
+    "quarter of the data": {"n_train": 2500, "lrs": None},
 }
+GIVE_UP = (10, 0.6)  # in searches: stop a run still above 60% error after 10 epochs
 
 
 def _machine() -> dict[str, Any]:
@@ -271,8 +278,6 @@ def main(argv: list[str] | None = None) -> int:
     p_search.add_argument("--lrs", type=float, nargs="+", default=[0.003, 0.01, 0.03, 0.1, 0.3])
     p_cond = sub.add_parser("conditions", help="epochs to 25%% under conditions of 2012, several seeds")
     p_cond.add_argument("--seeds", type=int, default=2)
-    p_cond.add_argument("--lrs", type=float, nargs="+", default=[0.01, 0.03, 0.1],
-                        help="learning rates searched per condition and activation (one seed)")
     for p in (p_search, p_cond):
         p.add_argument("--max-epochs", type=int, default=30)
         p.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
@@ -287,26 +292,34 @@ def main(argv: list[str] | None = None) -> int:
         record = {"data": data.source, "machine": _machine(), "lrs": args.lrs, "max_epochs": args.max_epochs, **found}
         print(json.dumps(found["best_lr"]))
     else:
-        record = {"machine": _machine(), "seeds": args.seeds, "lrs": args.lrs, "max_epochs": args.max_epochs,
-                  "conditions": {}}
+        record = {"machine": _machine(), "seeds": args.seeds, "max_epochs": args.max_epochs, "conditions": {}}
+        record["give_up_in_searches"] = GIVE_UP
+        recorded_best = load_results("figure1_search")["best_lr"]
         for name, change in CONDITIONS.items():
             change = dict(change)
             n_train = change.pop("n_train", args.n_train)
+            lrs = change.pop("lrs")
             data, x, y = _load(n_train, args.device)
-            found = lr_search(x, y, args.lrs, max_epochs=args.max_epochs, progress=True, **change)
+            if lrs is None:
+                best = dict(recorded_best)
+            else:
+                best = lr_search(x, y, lrs, max_epochs=args.max_epochs, progress=True, give_up=GIVE_UP, **change)[
+                    "best_lr"]
             summaries = {}
             runs = {}
             for activation in ACTIVATIONS:
-                lr = found["best_lr"][activation]
-                rs = [train_to_error(x, y, activation, lr, max_epochs=args.max_epochs, seed=s, progress=True, **change)
+                rs = [train_to_error(x, y, activation, best[activation], max_epochs=args.max_epochs, seed=s,
+                                     progress=True, **change)
                       for s in range(1, args.seeds + 1)]
                 summaries[activation] = summarize(rs)
                 runs[activation] = [r.to_dict() for r in rs]
             record["conditions"][name] = {
-                "change": change, "n_train": len(y), "data": data.source, "best_lr": found["best_lr"],
+                "change": change, "lrs_searched": lrs, "n_train": len(y), "data": data.source, "best_lr": best,
                 "summary": summaries, "speedup": speedup(summaries["relu"], summaries["tanh"]), "runs": runs,
             }
             print(name, json.dumps({a: s["mean_epochs"] for a, s in summaries.items()}), flush=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(record, indent=1))  # after each condition, in case of interruption
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1))
     print(f"wrote {out}")

@@ -15,11 +15,12 @@ compared step by step.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from .conv import conv2d_backward, conv2d_im2col
 from .layers import (
@@ -132,42 +133,26 @@ class SGDMomentum:
             params[name] -= self.lr * self.velocity[name]
 
 
-@functools.cache
-def _torch_module() -> type:
-    import torch
-    from torch import nn
+class TorchTinyCNN(nn.Module):
+    """The same network with ``torch.nn`` layers; autograd does the backward pass."""
 
-    class TorchTinyCNN(nn.Module):
-        """The same network with ``torch.nn`` layers; autograd does the backward pass."""
+    def __init__(self, config: TinyCNNConfig = TinyCNNConfig()) -> None:
+        super().__init__()
+        c0, (c1, c2) = config.in_channels, config.channels
+        self.conv1 = nn.Conv2d(c0, c1, 3, padding=1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+        self.fc = nn.Linear(config.flat_features, config.num_classes)
+        self.pool = nn.MaxPool2d(2)
 
-        def __init__(self, config: TinyCNNConfig = TinyCNNConfig()) -> None:
-            super().__init__()
-            c0, (c1, c2) = config.in_channels, config.channels
-            self.conv1 = nn.Conv2d(c0, c1, 3, padding=1)
-            self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
-            self.fc = nn.Linear(config.flat_features, config.num_classes)
-            self.pool = nn.MaxPool2d(2)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            x = self.pool(torch.relu(self.conv1(x)))
-            x = self.pool(torch.relu(self.conv2(x)))
-            return self.fc(torch.flatten(x, 1))
-
-    return TorchTinyCNN
-
-
-def __getattr__(name: str) -> object:
-    # TorchTinyCNN is built on first use, so that importing this module does not import torch.
-    if name == "TorchTinyCNN":
-        return _torch_module()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(torch.relu(self.conv1(x)))
+        x = self.pool(torch.relu(self.conv2(x)))
+        return self.fc(torch.flatten(x, 1))
 
 
 def to_torch(params: Params, config: TinyCNNConfig = TinyCNNConfig()):
     """A :class:`TorchTinyCNN` holding exactly the numpy weights ``params``."""
-    import torch
-
-    model = _torch_module()(config)
+    model = TorchTinyCNN(config)
     dtype = torch.float64 if params["W1"].dtype == np.float64 else torch.float32
     model = model.to(dtype)
     with torch.no_grad():
