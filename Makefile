@@ -25,13 +25,14 @@ endif
 export PYTHONUNBUFFERED := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test test-lib test-notebooks test-book test-browser bench lab clean distclean
+.PHONY: help install book test test-lib test-notebooks test-book test-browser bench student lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
 	@echo "make test       run all tests: library, notebooks (nbval, smoke profile), strict book build, browser"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
+	@echo "make student    write the student edition of the notebooks (solutions removed) into student/"
 	@echo "make install    create .venv and install the library with its book and test extras"
 	@echo "make clean      remove build output (keeps .venv)"
 	@echo "make distclean  remove build output, caches and .venv"
@@ -73,6 +74,9 @@ test-browser: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m alexnet_lib.bench conv
+
+student: $(INSTALLED)
+	$(BIN)/python tools/student.py --out student
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab notebooks/

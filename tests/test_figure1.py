@@ -72,3 +72,10 @@ def test_summary_and_speedup():
 def test_recorded_results_load_or_explain():
     with pytest.raises(FileNotFoundError, match="python -m alexnet_lib.figure1"):
         figure1.load_results("no_such_results")
+
+
+def test_give_up_stops_hopeless_runs(tiny):
+    x, y = tiny
+    run = figure1.train_to_error(x, y, "relu", 1e-6, max_epochs=10, width=4, batch_size=64, give_up=(2, 0.5))
+    assert len(run.errors) == 2 and run.epochs_to_target is None
+    assert run.settings["give_up"] == (2, 0.5)
