@@ -79,3 +79,10 @@ def test_give_up_stops_hopeless_runs(tiny):
     run = figure1.train_to_error(x, y, "relu", 1e-6, max_epochs=10, width=4, batch_size=64, give_up=(2, 0.5))
     assert len(run.errors) == 2 and run.epochs_to_target is None
     assert run.settings["give_up"] == (2, 0.5)
+
+
+def test_pixel_scale_inputs_keep_their_units():
+    data = datasets.synthetic_images(64, 32, 4, seed=1)
+    x, _ = figure1.to_tensors(data, standardise=False)
+    assert torch.allclose(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-3)
+    assert x.std() > 10  # pixel units, not standardised

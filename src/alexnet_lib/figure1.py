@@ -82,14 +82,20 @@ def four_layer_cnn(
     return model
 
 
-def to_tensors(data: ArrayDataset, device: str = "cpu"):
-    """Images as float tensors ``(N, 3, H, W)``, each channel standardised; labels as int64."""
+def to_tensors(data: ArrayDataset, device: str = "cpu", *, standardise: bool = True):
+    """Images as float tensors ``(N, 3, H, W)`` and labels as int64.
+
+    Each channel's mean is subtracted; with ``standardise`` it is also divided by its
+    standard deviation, otherwise the values stay in pixel units (0-255 scale, as
+    cuda-convnet fed them, standard deviation around 60).
+    """
     import torch
 
-    x = torch.as_tensor(data.images).permute(0, 3, 1, 2).float().div_(255)
-    mean = x.mean(dim=(0, 2, 3), keepdim=True)
-    std = x.std(dim=(0, 2, 3), keepdim=True)
-    return ((x - mean) / std).to(device), torch.as_tensor(data.labels).to(device)
+    x = torch.as_tensor(data.images).permute(0, 3, 1, 2).float()
+    x = x - x.mean(dim=(0, 2, 3), keepdim=True)
+    if standardise:
+        x = x / x.std(dim=(0, 2, 3), keepdim=True)
+    return x.to(device), torch.as_tensor(data.labels).to(device)
 
 
 @dataclass
@@ -244,6 +250,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
     "paper init N(0, 0.01)": {"init": "paper", "lrs": [0.01, 0.03, 0.1]},
     "seven layers": {"convs_per_stage": 2, "lrs": [0.01, 0.03]},
     "quarter of the data": {"n_train": 2500, "lrs": None},
+    "pixel-scale inputs": {"standardise": False, "lrs": [1e-4, 3e-4, 1e-3]},
 }
 GIVE_UP = (10, 0.6)  # in searches: stop a run still above 60% error after 10 epochs
 
@@ -260,13 +267,13 @@ def _machine() -> dict[str, Any]:
             "date": time.strftime("%Y-%m-%d")}
 
 
-def _load(n_train: int | None, device: str):
+def _load(n_train: int | None, device: str, standardise: bool = True):
     from .datasets import load_cifar10
 
     data = load_cifar10("train")
     if n_train is not None and n_train < len(data):
         data = data.subset(n_train)
-    x, y = to_tensors(data, device)
+    x, y = to_tensors(data, device, standardise=standardise)
     return data, x, y
 
 
@@ -278,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     p_search.add_argument("--lrs", type=float, nargs="+", default=[0.003, 0.01, 0.03, 0.1, 0.3])
     p_cond = sub.add_parser("conditions", help="epochs to 25%% under conditions of 2012, several seeds")
     p_cond.add_argument("--seeds", type=int, default=2)
+    p_cond.add_argument("--only", nargs="+", choices=list(CONDITIONS), default=None,
+                        help="run only these conditions, keeping the others already recorded in --out")
     for p in (p_search, p_cond):
         p.add_argument("--max-epochs", type=int, default=30)
         p.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
@@ -293,13 +302,18 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(found["best_lr"]))
     else:
         record = {"machine": _machine(), "seeds": args.seeds, "max_epochs": args.max_epochs, "conditions": {}}
+        if args.only and out.exists():
+            record["conditions"] = json.loads(out.read_text())["conditions"]
         record["give_up_in_searches"] = GIVE_UP
         recorded_best = load_results("figure1_search")["best_lr"]
         for name, change in CONDITIONS.items():
+            if args.only and name not in args.only:
+                continue
             change = dict(change)
             n_train = change.pop("n_train", args.n_train)
             lrs = change.pop("lrs")
-            data, x, y = _load(n_train, args.device)
+            standardise = change.pop("standardise", True)
+            data, x, y = _load(n_train, args.device, standardise)
             if lrs is None:
                 best = dict(recorded_best)
             else:
@@ -314,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                 summaries[activation] = summarize(rs)
                 runs[activation] = [r.to_dict() for r in rs]
             record["conditions"][name] = {
-                "change": change, "lrs_searched": lrs, "n_train": len(y), "data": data.source, "best_lr": best,
+                "change": {**change, **({} if standardise else {"standardise": False})}, "lrs_searched": lrs, "n_train": len(y), "data": data.source, "best_lr": best,
                 "summary": summaries, "speedup": speedup(summaries["relu"], summaries["tanh"]), "runs": runs,
             }
             print(name, json.dumps({a: s["mean_epochs"] for a, s in summaries.items()}), flush=True)
