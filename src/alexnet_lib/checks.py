@@ -35,6 +35,17 @@ def _accepts(fn: Callable[..., Any], *names: str) -> bool:
     return all(n in params for n in names)
 
 
+def _call_array(fn: Callable[..., Any], case: str, *args: Any, **kwargs: Any) -> np.ndarray:
+    """Run the reader's function on one case; any failure, or no result, becomes a CheckFailed."""
+    try:
+        got = fn(*args, **kwargs)
+    except Exception as err:  # the reader's code: report any failure with the case
+        raise CheckFailed(f"For {case}, your function raised {type(err).__name__}: {err}") from err
+    if got is None:
+        raise CheckFailed(f"For {case}, your function returned None: did you forget `return`?")
+    return np.asarray(got, dtype=np.float64)
+
+
 def _first_mismatch(got: np.ndarray, expected: np.ndarray, atol: float) -> tuple[int, ...]:
     bad = ~np.isclose(got, expected, atol=atol, rtol=1e-4)
     return tuple(int(i) for i in np.argwhere(bad)[0])
@@ -84,13 +95,7 @@ def check_correlate2d(
         expected = correlate2d(image, kernel, stride=stride, padding=padding)
         case = f"a {h}x{w} image, a {k}x{k} kernel, stride {stride}, padding {padding}"
         kwargs = {"stride": stride, "padding": padding} if stride_and_padding else {}
-        try:
-            got = fn(image.copy(), kernel.copy(), **kwargs)
-        except Exception as err:  # the reader's code: report any failure with the case
-            raise CheckFailed(f"For {case}, your function raised {type(err).__name__}: {err}") from err
-        if got is None:
-            raise CheckFailed(f"For {case}, your function returned None: did you forget `return`?")
-        got = np.asarray(got, dtype=np.float64)
+        got = _call_array(fn, case, image.copy(), kernel.copy(), **kwargs)
         if got.shape != expected.shape:
             hint = (
                 f"The output size along each axis is (n + 2*padding - k) / stride + 1: "
@@ -171,13 +176,7 @@ def check_im2col(fn: Callable[[np.ndarray, int], Any], *, seed: int = 0) -> None
         image = rng.integers(0, 100, size=(c, h, w)).astype(np.float64)
         expected = im2col(image[None], k)[0]
         case = f"a {c}x{h}x{w} image and k={k}"
-        try:
-            got = fn(image.copy(), k)
-        except Exception as err:  # the reader's code
-            raise CheckFailed(f"For {case}, your function raised {type(err).__name__}: {err}") from err
-        if got is None:
-            raise CheckFailed(f"For {case}, your function returned None: did you forget `return`?")
-        got = np.asarray(got, dtype=np.float64)
+        got = _call_array(fn, case, image.copy(), k)
         if got.shape != expected.shape:
             hint = " It looks transposed: rows are (c, u, v), columns are windows." if got.shape == expected.T.shape else ""
             raise CheckFailed(
@@ -220,25 +219,20 @@ def check_local_response_norm(fn: Callable[..., Any], *, seed: int = 0) -> None:
         x = rng.normal(scale=3.0, size=(2, channels, 3, 3))
         expected = local_response_norm(x, size, alpha, beta, k)
         case = f"size={size}, alpha={alpha}, beta={beta}, k={k} on {channels} channels"
-        try:
-            got = fn(x.copy(), size, alpha, beta, k)
-        except Exception as err:  # the reader's code
-            raise CheckFailed(f"With {case}, your function raised {type(err).__name__}: {err}") from err
-        got = np.asarray(got, dtype=np.float64) if got is not None else None
-        if got is None or got.shape != x.shape:
-            raise CheckFailed(f"With {case}, the output should have the input's shape {x.shape}, yours is "
-                              f"{None if got is None else got.shape}")
+        got = _call_array(fn, case, x.copy(), size, alpha, beta, k)
+        if got.shape != x.shape:
+            raise CheckFailed(f"For {case}, the output should have the input's shape {x.shape}, yours is {got.shape}")
         if np.allclose(got, expected, rtol=1e-6, atol=1e-9):
             continue
         if np.allclose(got, local_response_norm(x, size, alpha / size, beta, k), rtol=1e-6):
             raise CheckFailed(
-                f"With {case}, you divided alpha by size, as torch.nn.LocalResponseNorm does (it averages "
+                f"For {case}, you divided alpha by size, as torch.nn.LocalResponseNorm does (it averages "
                 "the squares). The paper sums them: use alpha * sum(...), not alpha / size * sum(...)."
             )
         n, c, i, j = (int(v) for v in np.argwhere(~np.isclose(got, expected, rtol=1e-6, atol=1e-9))[0])
         lo, hi = max(0, c - size // 2), min(channels - 1, c + size // 2)
         raise CheckFailed(
-            f"With {case}, out[{n}, {c}, {i}, {j}] should be {expected[n, c, i, j]:.6g}, yours is "
+            f"For {case}, out[{n}, {c}, {i}, {j}] should be {expected[n, c, i, j]:.6g}, yours is "
             f"{got[n, c, i, j]:.6g}. Channel {c} is divided by (k + alpha * sum of x[{n}, j, {i}, {j}]**2 "
             f"for j = {lo}..{hi}) ** beta: the window is clipped at the first and last channel."
         )
