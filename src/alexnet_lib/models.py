@@ -1,0 +1,173 @@
+"""AlexNet as a ``torch.nn.Module``: the paper's network and torchvision's variant.
+
+``AlexNet(variant="paper")`` follows section 3.5 and Figure 2 of the paper:
+
+======  ==============================================  =================
+layer   what                                            output (227 px)
+======  ==============================================  =================
+conv1   96 filters 11x11x3, stride 4; ReLU, LRN, pool   96 x 27 x 27
+conv2   256 filters 5x5x48 (two towers), pad 2; ReLU,   256 x 13 x 13
+        LRN, pool
+conv3   384 filters 3x3x256 (both towers), pad 1; ReLU  384 x 13 x 13
+conv4   384 filters 3x3x192 (two towers), pad 1; ReLU   384 x 13 x 13
+conv5   256 filters 3x3x192 (two towers), pad 1; ReLU,  256 x 6 x 6
+        pool
+fc6     4096, ReLU, dropout 0.5                         4096
+fc7     4096, ReLU, dropout 0.5                         4096
+fc8     ``num_classes``                                 ``num_classes``
+======  ==============================================  =================
+
+The two GPUs' towers are grouped convolutions (``groups=2``) where the paper's GPUs
+do not talk to each other; pooling is overlapping (3x3, stride 2); LRN uses the
+paper's constants (``torch.nn.LocalResponseNorm`` with ``alpha * size``, see
+:func:`alexnet_lib.layers.local_response_norm`). Initialisation is the paper's:
+weights from N(0, 0.01), biases 1 in conv2, conv4, conv5 and the hidden fully
+connected layers, 0 elsewhere. It has the paper's "60 million parameters" (60,965,224).
+
+**224 or 227.** The paper says its input is 224x224, but an 11x11 filter at stride 4
+only fits a 227x227 input exactly: ``(227 - 11) / 4 + 1 = 55``, the paper's 55x55,
+whereas 224 gives 54.25. The paper variant therefore takes 227x227 inputs and says
+so, clearly, when given anything else.
+
+``AlexNet(variant="torchvision")`` is the single-tower variant in
+``torchvision.models.alexnet`` (64-192-384-256-256 filters, no LRN, padding 2 in conv1,
+an adaptive average pool, dropout before fc6 and fc7); its ``state_dict`` has the same
+keys and shapes, so torchvision's trained weights load into it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+__all__ = ["PAPER_INPUT_SIZE", "VARIANTS", "AlexNet", "count_parameters"]
+
+VARIANTS = ("paper", "torchvision")
+PAPER_INPUT_SIZE = 227
+
+# The paper's LRN constants; torch averages the squares, so alpha is multiplied by size.
+_LRN_SIZE, _LRN_ALPHA, _LRN_BETA, _LRN_K = 5, 1e-4, 0.75, 2.0
+
+
+def _paper_features() -> nn.Sequential:
+    def lrn() -> nn.LocalResponseNorm:
+        return nn.LocalResponseNorm(_LRN_SIZE, alpha=_LRN_ALPHA * _LRN_SIZE, beta=_LRN_BETA, k=_LRN_K)
+
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),
+        ("relu1", nn.ReLU(inplace=True)),
+        ("norm1", lrn()),
+        ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
+        ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=2)),
+        ("relu2", nn.ReLU(inplace=True)),
+        ("norm2", lrn()),
+        ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
+        ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
+        ("relu3", nn.ReLU(inplace=True)),
+        ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=2)),
+        ("relu4", nn.ReLU(inplace=True)),
+        ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=2)),
+        ("relu5", nn.ReLU(inplace=True)),
+        ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
+    ]))
+
+
+def _paper_classifier(num_classes: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(OrderedDict([
+        ("fc6", nn.Linear(256 * 6 * 6, 4096)),
+        ("relu6", nn.ReLU(inplace=True)),
+        ("drop6", nn.Dropout(dropout)),
+        ("fc7", nn.Linear(4096, 4096)),
+        ("relu7", nn.ReLU(inplace=True)),
+        ("drop7", nn.Dropout(dropout)),
+        ("fc8", nn.Linear(4096, num_classes)),
+    ]))
+
+
+def _torchvision_features() -> nn.Sequential:
+    # Numbered like torchvision's, so that its state_dict keys (features.0.weight, ...) match.
+    return nn.Sequential(
+        nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(64, 192, kernel_size=5, padding=2),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(192, 384, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+    )
+
+
+def _torchvision_classifier(num_classes: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Dropout(p=dropout),
+        nn.Linear(256 * 6 * 6, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(p=dropout),
+        nn.Linear(4096, 4096),
+        nn.ReLU(inplace=True),
+        nn.Linear(4096, num_classes),
+    )
+
+
+class AlexNet(nn.Module):
+    """AlexNet. See the module's documentation for the two variants.
+
+    Args:
+        num_classes: size of the last layer (1000 for ImageNet).
+        variant: ``"paper"`` (two towers, LRN, 227x227 input, the paper's initialisation)
+            or ``"torchvision"`` (loads ``torchvision.models.alexnet`` weights unchanged).
+        dropout: probability of dropping a unit in the two hidden fully connected layers.
+    """
+
+    def __init__(self, num_classes: int = 1000, variant: str = "paper", dropout: float = 0.5) -> None:
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+        self.variant = variant
+        self.num_classes = num_classes
+        if variant == "paper":
+            self.features = _paper_features()
+            self.classifier = _paper_classifier(num_classes, dropout)
+            self._init_paper()
+        else:
+            self.features = _torchvision_features()
+            self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+            self.classifier = _torchvision_classifier(num_classes, dropout)
+
+    def _init_paper(self) -> None:
+        """Weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6, fc7 and 0 elsewhere (section 5)."""
+        ones = {"conv2", "conv4", "conv5", "fc6", "fc7"}
+        for part in (self.features, self.classifier):
+            for name, module in part.named_children():
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    nn.init.normal_(module.weight, mean=0.0, std=0.01)
+                    nn.init.constant_(module.bias, 1.0 if name in ones else 0.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.variant == "paper":
+            if x.dim() != 4 or x.shape[1] != 3 or x.shape[2:] != (PAPER_INPUT_SIZE, PAPER_INPUT_SIZE):
+                raise ValueError(
+                    f"the paper's AlexNet takes (N, 3, 227, 227) images, got {tuple(x.shape)}. Its first layer "
+                    "(11x11 filters, stride 4) fits 227 exactly: (227 - 11) / 4 + 1 = 55. The paper's '224' "
+                    "gives 54.25. Crop or resize to 227, or use variant='torchvision', which pads the first "
+                    "layer and pools adaptively."
+                )
+            x = self.features(x)
+        else:
+            x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable numbers in ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
