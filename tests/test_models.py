@@ -62,3 +62,10 @@ def test_bad_arguments():
         AlexNet(variant="caffe")
     with pytest.raises(ValueError, match="num_classes must be a positive int"):
         AlexNet(num_classes=0)
+
+
+def test_small_variant_for_32px():
+    model = AlexNet(num_classes=10, variant="small")
+    assert model(torch.zeros(4, 3, 32, 32)).shape == (4, 10)
+    assert model(torch.zeros(1, 3, 64, 64)).shape == (1, 10)
+    assert count_parameters(model) < 10_000_000

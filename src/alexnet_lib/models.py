@@ -29,6 +29,12 @@ only fits a 227x227 input exactly: ``(227 - 11) / 4 + 1 = 55``, the paper's 55x5
 whereas 224 gives 54.25. The paper variant therefore takes 227x227 inputs and says
 so, clearly, when given anything else.
 
+``AlexNet(variant="small")`` keeps AlexNet's pattern (five convolutions with
+64-192-384-256-256 filters, overlapping max pooling, two hidden fully connected layers
+with dropout) at the scale of 32x32 images such as CIFAR-10: 5x5 first filters at
+stride 1, 1024 hidden units, an adaptive pool to 3x3. The CPU chapters and the tests
+train it.
+
 ``AlexNet(variant="torchvision")`` is the single-tower variant in
 ``torchvision.models.alexnet`` (64-192-384-256-256 filters, no LRN, padding 2 in conv1,
 an adaptive average pool, dropout before fc6 and fc7); its ``state_dict`` has the same
@@ -44,7 +50,7 @@ from torch import nn
 
 __all__ = ["PAPER_INPUT_SIZE", "VARIANTS", "AlexNet", "count_parameters"]
 
-VARIANTS = ("paper", "torchvision")
+VARIANTS = ("paper", "torchvision", "small")
 PAPER_INPUT_SIZE = 227
 
 # The paper's LRN constants; torch averages the squares, so alpha is multiplied by size.
@@ -117,13 +123,44 @@ def _torchvision_classifier(num_classes: int, dropout: float) -> nn.Sequential:
     )
 
 
+def _small_features() -> nn.Sequential:
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(3, 64, kernel_size=5, padding=2)),
+        ("relu1", nn.ReLU(inplace=True)),
+        ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
+        ("conv2", nn.Conv2d(64, 192, kernel_size=5, padding=2)),
+        ("relu2", nn.ReLU(inplace=True)),
+        ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
+        ("conv3", nn.Conv2d(192, 384, kernel_size=3, padding=1)),
+        ("relu3", nn.ReLU(inplace=True)),
+        ("conv4", nn.Conv2d(384, 256, kernel_size=3, padding=1)),
+        ("relu4", nn.ReLU(inplace=True)),
+        ("conv5", nn.Conv2d(256, 256, kernel_size=3, padding=1)),
+        ("relu5", nn.ReLU(inplace=True)),
+        ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
+    ]))
+
+
+def _small_classifier(num_classes: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(OrderedDict([
+        ("fc6", nn.Linear(256 * 3 * 3, 1024)),
+        ("relu6", nn.ReLU(inplace=True)),
+        ("drop6", nn.Dropout(dropout)),
+        ("fc7", nn.Linear(1024, 1024)),
+        ("relu7", nn.ReLU(inplace=True)),
+        ("drop7", nn.Dropout(dropout)),
+        ("fc8", nn.Linear(1024, num_classes)),
+    ]))
+
+
 class AlexNet(nn.Module):
     """AlexNet. See the module's documentation for the two variants.
 
     Args:
         num_classes: size of the last layer (1000 for ImageNet).
-        variant: ``"paper"`` (two towers, LRN, 227x227 input, the paper's initialisation)
-            or ``"torchvision"`` (loads ``torchvision.models.alexnet`` weights unchanged).
+        variant: ``"paper"`` (two towers, LRN, 227x227 input, the paper's initialisation),
+            ``"torchvision"`` (loads ``torchvision.models.alexnet`` weights unchanged) or
+            ``"small"`` (the same pattern for 32x32 images).
         dropout: probability of dropping a unit in the two hidden fully connected layers.
     """
 
@@ -139,10 +176,14 @@ class AlexNet(nn.Module):
             self.features = _paper_features()
             self.classifier = _paper_classifier(num_classes, dropout)
             self._init_paper()
-        else:
+        elif variant == "torchvision":
             self.features = _torchvision_features()
             self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
             self.classifier = _torchvision_classifier(num_classes, dropout)
+        else:
+            self.features = _small_features()
+            self.avgpool = nn.AdaptiveAvgPool2d((3, 3))
+            self.classifier = _small_classifier(num_classes, dropout)
 
     def _init_paper(self) -> None:
         """Weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6, fc7 and 0 elsewhere (section 5)."""

@@ -1,0 +1,466 @@
+"""Train AlexNet: ``python -m alexnet_lib.train`` (also installed as ``alexnet-train``).
+
+The paper's recipe (section 5) is the default: stochastic gradient descent with batches
+of 128, momentum 0.9, weight decay 0.0005, a learning rate of 0.01 divided by 10 when the
+validation error stops improving (at most three times), about 90 epochs.
+``--recipe torchvision`` uses the recipe of torchvision's reference scripts instead
+(weight decay 0.0001, the rate divided by 10 every 30 epochs).
+
+Checkpoints are written atomically (to a temporary file, then renamed) at the end of
+every epoch and every ``--checkpoint-every`` steps; ``--resume`` continues exactly where
+a run stopped, mid-epoch included: with ``--deterministic`` the resumed run reaches the
+same weights as one that was never interrupted. Metrics go to ``metrics.csv`` and
+``metrics.json`` in the checkpoint folder after every epoch.
+
+Examples::
+
+    python -m alexnet_lib.train --dataset synthetic --epochs 2           # anywhere, no data needed
+    python -m alexnet_lib.train --dataset cifar10 --model small --epochs 30
+    python -m alexnet_lib.train --dataset imagefolder --data /data/imagenet --model paper
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
+
+from .models import AlexNet
+
+RECIPES: dict[str, dict[str, Any]] = {
+    "paper": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128, "epochs": 90,
+              "schedule": "plateau"},
+    "torchvision": {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "batch_size": 256, "epochs": 90,
+                    "schedule": "step"},
+}
+MODELS = {"paper": "paper", "torchvision": "torchvision", "small": "small"}
+CHECKPOINT = "last.pt"
+
+
+class TrainError(RuntimeError):
+    """A training run cannot start or continue; the message says why and what to do."""
+
+
+@dataclass
+class Config:
+    """Everything that defines a run (saved in every checkpoint)."""
+
+    dataset: str = "synthetic"
+    data: str | None = None
+    model: str = "small"
+    num_classes: int | None = None
+    image_size: int | None = None
+    recipe: str = "paper"
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    momentum: float | None = None
+    weight_decay: float | None = None
+    accumulate: int = 1
+    device: str = "auto"
+    amp: str = "off"
+    channels_last: bool = False
+    compile: bool = False
+    workers: int = 0
+    checkpoint_dir: str = "checkpoints"
+    checkpoint_every: int = 0
+    resume: bool = False
+    seed: int = 0
+    max_steps: int | None = None
+    deterministic: bool = False
+    download: bool = True
+    synthetic_size: int = 2048
+    progress: bool = True
+
+    def resolved(self) -> Config:
+        """A copy with the recipe's defaults filled in for every setting left unset."""
+        recipe = RECIPES[self.recipe]
+        values = asdict(self)
+        for key in ("epochs", "batch_size", "lr", "momentum", "weight_decay"):
+            if values[key] is None:
+                values[key] = recipe[key]
+        return Config(**values)
+
+
+# --- data ------------------------------------------------------------------------
+
+
+class EpochSampler(Sampler[int]):
+    """A fresh random order each epoch, derived from (seed, epoch) alone, from any batch on.
+
+    Because the order depends on nothing else, a resumed run sees the same images in the
+    same order as an uninterrupted one; ``skip`` starts partway through an epoch.
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch, self.skip = n, seed, 0, 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=generator)[self.skip :].tolist())
+
+    def __len__(self) -> int:
+        return self.n - self.skip
+
+
+def _tensor_sets(train, val) -> tuple[TensorDataset, TensorDataset]:
+    """Image arrays as NCHW float tensors, standardised with the training set's channel statistics."""
+    xs = [torch.as_tensor(d.images).permute(0, 3, 1, 2).float().div_(255) for d in (train, val)]
+    mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
+    std = xs[0].std(dim=(0, 2, 3), keepdim=True)
+    return tuple(TensorDataset((x - mean) / std, torch.as_tensor(d.labels)) for x, d in zip(xs, (train, val)))
+
+
+def build_data(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
+    """(training set, validation set, number of classes, description) for ``cfg.dataset``."""
+    from . import datasets
+
+    if cfg.dataset == "synthetic":
+        size = cfg.image_size or (227 if cfg.model == "paper" else 32)
+        train = datasets.synthetic_images(cfg.synthetic_size, size, cfg.num_classes or 10, seed=cfg.seed)
+        val = datasets.synthetic_images(max(cfg.synthetic_size // 4, 1), size, cfg.num_classes or 10,
+                                        seed=cfg.seed + 1)
+        return (*_tensor_sets(train, val), len(train.class_names), train.source)
+    if cfg.dataset == "cifar10":
+        try:
+            train = datasets.load_cifar10("train", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
+            val = datasets.load_cifar10("test", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
+        except datasets.DataNotFound as err:
+            raise TrainError(f"no data: {err}") from err
+        return (*_tensor_sets(train, val), 10, train.source)
+    if cfg.dataset == "imagefolder":
+        return _image_folders(cfg)
+    raise TrainError(f"unknown dataset {cfg.dataset!r}: use synthetic, cifar10 or imagefolder")
+
+
+def _image_folders(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
+    """ImageNet-style ``train/<class>/*.JPEG`` and ``val/<class>/*.JPEG`` under ``--data``."""
+    from torchvision import datasets as tv_datasets
+    from torchvision import transforms
+
+    if cfg.data is None:
+        raise TrainError("--dataset imagefolder needs --data ROOT, a folder with train/<class>/ and val/<class>/")
+    root = Path(cfg.data)
+    for split in ("train", "val"):
+        if not (root / split).is_dir():
+            raise TrainError(f"no data: {root / split} is not a folder; --data must hold train/<class>/ and val/<class>/")
+    crop = cfg.image_size or (227 if cfg.model == "paper" else 224)
+    normalise = transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    train_tf = transforms.Compose([transforms.Resize(256), transforms.RandomCrop(crop),
+                                   transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalise])
+    val_tf = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(crop), transforms.ToTensor(), normalise])
+    train = tv_datasets.ImageFolder(root / "train", transform=train_tf)
+    val = tv_datasets.ImageFolder(root / "val", transform=val_tf)
+    if train.classes != val.classes:
+        raise TrainError(f"train/ has {len(train.classes)} classes and val/ has {len(val.classes)}; they must match")
+    return train, val, len(train.classes), f"image folders under {root} ({len(train):,} training images)"
+
+
+# --- devices and models ------------------------------------------------------------
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainError("--device cuda was asked for, but PyTorch sees no CUDA GPU here "
+                         "(torch.cuda.is_available() is False). Use --device cpu, or install a CUDA build of PyTorch.")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise TrainError("--device mps was asked for, but this PyTorch has no Apple MPS device. Use --device cpu.")
+    return torch.device(name)
+
+
+def build_model(cfg: Config, num_classes: int) -> nn.Module:
+    if cfg.model not in MODELS:
+        raise TrainError(f"unknown model {cfg.model!r}: use one of {sorted(MODELS)}")
+    return AlexNet(num_classes=num_classes, variant=MODELS[cfg.model])
+
+
+# --- checkpoints ---------------------------------------------------------------------
+
+
+@dataclass
+class State:
+    """Where a run is: the next epoch and batch to do, and the scheduler's memory."""
+
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    best_error: float = math.inf
+    bad_epochs: int = 0
+    drops: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    # the epoch so far, so that a resumed epoch reports the same metrics as an uninterrupted one
+    seen: int = 0
+    loss_sum: float = 0.0
+    wrong: int = 0
+    seconds: float = 0.0
+
+
+def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, state: State,
+                    cfg: Config, num_classes: int) -> None:
+    """Write the checkpoint to a temporary file and rename it: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "model": _unwrap(model).state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "state": asdict(state),
+        "config": asdict(cfg),
+        "identity": {"model": cfg.model, "num_classes": num_classes, "dataset": cfg.dataset},
+        "rng": {"torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg: Config,
+                    num_classes: int) -> State:
+    """Restore a run; refuse a checkpoint made for a different model or number of classes."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    identity = payload.get("identity", {})
+    wanted = {"model": cfg.model, "num_classes": num_classes, "dataset": cfg.dataset}
+    if identity != wanted:
+        raise TrainError(f"{path} was written by a different run ({identity}); this run is {wanted}. "
+                         "Use another --checkpoint-dir, or the same --model, --dataset and classes.")
+    try:
+        _unwrap(model).load_state_dict(payload["model"])
+    except RuntimeError as err:
+        raise TrainError(f"{path} does not fit this model: {err}") from err
+    optimizer.load_state_dict(payload["optimizer"])
+    torch.set_rng_state(payload["rng"]["torch"])
+    if payload["rng"]["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+    return State(**payload["state"])
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return getattr(model, "_orig_mod", model)
+
+
+# --- the loop --------------------------------------------------------------------------
+
+
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, cfg: Config) -> dict[str, float]:
+    from .evaluate import topk_error
+
+    model.eval()
+    losses, logits_all, targets_all = [], [], []
+    with torch.no_grad(), _autocast(device, cfg.amp):
+        for x, y in loader:
+            x, y = _to_device(x, y, device, cfg)
+            logits = model(x)
+            losses.append(F.cross_entropy(logits.float(), y, reduction="sum").item())
+            logits_all.append(logits.float().cpu())
+            targets_all.append(y.cpu())
+    logits, targets = torch.cat(logits_all), torch.cat(targets_all)
+    ks = (1, 5) if logits.shape[1] >= 5 else (1,)
+    errors = topk_error(logits, targets, ks=ks)
+    return {"val_loss": sum(losses) / len(targets), **{f"val_top{k}_error": e for k, e in errors.items()}}
+
+
+def _autocast(device: torch.device, amp: str):
+    if amp == "off":
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+
+
+def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device, cfg: Config):
+    x = x.to(device, non_blocking=True)
+    if cfg.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y.to(device, non_blocking=True)
+
+
+def _end_of_epoch(state: State, metrics: dict[str, float], optimizer: torch.optim.Optimizer, cfg: Config) -> None:
+    """The learning-rate schedule: the paper's plateau rule, or torchvision's steps of 30 epochs."""
+    error = metrics["val_top1_error"]
+    if cfg.recipe == "paper":
+        if error < state.best_error - 1e-4:
+            state.best_error, state.bad_epochs = error, 0
+        else:
+            state.bad_epochs += 1
+            if state.bad_epochs >= 2 and state.drops < 3:  # "stopped improving": two epochs without progress
+                for group in optimizer.param_groups:
+                    group["lr"] /= 10
+                state.drops, state.bad_epochs = state.drops + 1, 0
+    elif (state.epoch + 1) % 30 == 0:
+        for group in optimizer.param_groups:
+            group["lr"] /= 10
+
+
+def write_metrics(folder: Path, history: list[dict[str, Any]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(history, indent=1))
+    if history:
+        with open(folder / "metrics.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(history[0]))
+            writer.writeheader()
+            writer.writerows(history)
+
+
+def train(cfg: Config) -> list[dict[str, Any]]:
+    """Run (or resume) a training run; returns the per-epoch metrics."""
+    from tqdm.auto import tqdm
+
+    cfg = cfg.resolved()
+    if cfg.amp not in ("off", "bf16", "fp16"):
+        raise TrainError(f"--amp must be off, bf16 or fp16, got {cfg.amp!r}")
+    if cfg.accumulate < 1 or cfg.batch_size < 1 or cfg.epochs < 1:
+        raise TrainError("--accumulate, --batch-size and --epochs must be at least 1")
+    device = pick_device(cfg.device)
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.manual_seed(cfg.seed)
+
+    train_set, val_set, classes, source = build_data(cfg)
+    if cfg.num_classes is not None and cfg.num_classes != classes:
+        raise TrainError(f"--num-classes {cfg.num_classes} does not match the data: {source} has {classes} classes")
+    model = build_model(cfg, classes).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16" and device.type == "cuda")
+
+    folder = Path(cfg.checkpoint_dir)
+    state = State()
+    if cfg.resume:
+        if not (folder / CHECKPOINT).exists():
+            raise TrainError(f"--resume: no checkpoint at {folder / CHECKPOINT}")
+        state = load_checkpoint(folder / CHECKPOINT, model, optimizer, cfg, classes)
+    if cfg.compile:
+        model = torch.compile(model)
+
+    sampler = EpochSampler(len(train_set), cfg.seed)
+    pin = device.type == "cuda"
+    loader_args = dict(batch_size=cfg.batch_size, num_workers=cfg.workers, pin_memory=pin,
+                       persistent_workers=cfg.workers > 0)
+    # Loaders draw a seed from a generator each time they start; their own generators keep
+    # them off PyTorch's global one, which dropout uses and checkpoints restore.
+    train_loader = DataLoader(train_set, sampler=sampler, generator=torch.Generator().manual_seed(cfg.seed),
+                              **loader_args)
+    val_loader = DataLoader(val_set, shuffle=False, generator=torch.Generator().manual_seed(cfg.seed), **loader_args)
+    batches_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
+
+    def checkpoint() -> None:
+        save_checkpoint(folder / CHECKPOINT, model, optimizer, state, cfg, classes)
+
+    while state.epoch < cfg.epochs:
+        sampler.set_epoch(state.epoch, skip=state.batch * cfg.batch_size)
+        model.train()
+        start = time.perf_counter() - state.seconds
+        bar = tqdm(train_loader, total=batches_per_epoch, initial=state.batch, disable=not cfg.progress,
+                   desc=f"epoch {state.epoch + 1}/{cfg.epochs}", leave=False)
+        for x, y in bar:
+            x, y = _to_device(x, y, device, cfg)
+            try:
+                with _autocast(device, cfg.amp):
+                    logits = model(x)
+                    loss = F.cross_entropy(logits.float(), y)
+                scaler.scale(loss / cfg.accumulate).backward()
+            except torch.cuda.OutOfMemoryError as err:
+                raise TrainError(f"out of GPU memory with --batch-size {cfg.batch_size}; try "
+                                 f"--batch-size {max(cfg.batch_size // 2, 1)} (with --accumulate "
+                                 f"{cfg.accumulate * 2} to keep the same effective batch)") from err
+            state.batch += 1
+            state.seen += len(y)
+            state.loss_sum += loss.item() * len(y)
+            state.wrong += int((logits.argmax(dim=1) != y).sum())
+            if state.batch % cfg.accumulate == 0 or state.batch == batches_per_epoch:
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                state.step += 1
+                state.seconds = time.perf_counter() - start
+                bar.set_postfix(loss=f"{loss.item():.3f}", img_s=f"{state.seen / state.seconds:.0f}")
+                if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+                    checkpoint()
+                if cfg.max_steps is not None and state.step >= cfg.max_steps:
+                    checkpoint()
+                    return state.history
+        seconds = time.perf_counter() - start
+        metrics = {"epoch": state.epoch + 1, "lr": optimizer.param_groups[0]["lr"],
+                   "train_loss": state.loss_sum / max(state.seen, 1), "train_top1_error": state.wrong / max(state.seen, 1),
+                   **evaluate(model, val_loader, device, cfg), "seconds": seconds,
+                   "images_per_second": state.seen / seconds}
+        _end_of_epoch(state, metrics, optimizer, cfg)
+        state.history.append(metrics)
+        state.epoch, state.batch = state.epoch + 1, 0
+        state.seen, state.loss_sum, state.wrong, state.seconds = 0, 0.0, 0, 0.0
+        checkpoint()
+        write_metrics(folder, state.history)
+        if cfg.progress:
+            print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}), flush=True)
+    return state.history
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(prog="alexnet-train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = Config()
+    parser.add_argument("--dataset", default=d.dataset, choices=["synthetic", "cifar10", "imagefolder"],
+                        help="synthetic (generated, no download), cifar10, or imagefolder (ImageNet layout)")
+    parser.add_argument("--data", default=None, help="data folder (imagefolder: holds train/ and val/)")
+    parser.add_argument("--model", default=d.model, choices=sorted(MODELS),
+                        help="paper (227 px, two towers, LRN), torchvision, or small (32 px)")
+    parser.add_argument("--num-classes", type=int, default=None, help="checked against the data")
+    parser.add_argument("--image-size", type=int, default=None, help="crop size (default: 227 paper, 224 torchvision)")
+    parser.add_argument("--recipe", default=d.recipe, choices=sorted(RECIPES), help="defaults for the settings below")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--momentum", type=float, default=None)
+    parser.add_argument("--weight-decay", type=float, default=None)
+    parser.add_argument("--accumulate", type=int, default=1, help="batches per optimiser step (gradient accumulation)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--amp", default="off", choices=["off", "bf16", "fp16"], help="mixed precision")
+    parser.add_argument("--channels-last", action="store_true", help="NHWC memory layout")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--checkpoint-dir", default=d.checkpoint_dir)
+    parser.add_argument("--checkpoint-every", type=int, default=0, help="also checkpoint every N steps")
+    parser.add_argument("--resume", action="store_true", help="continue from CHECKPOINT_DIR/last.pt")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) after N optimiser steps")
+    parser.add_argument("--deterministic", action="store_true", help="deterministic algorithms (slower)")
+    parser.add_argument("--no-download", dest="download", action="store_false", help="never download data")
+    parser.add_argument("--synthetic-size", type=int, default=d.synthetic_size)
+    parser.add_argument("--no-progress", dest="progress", action="store_false")
+    args = parser.parse_args(argv)
+    return Config(**vars(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    try:
+        train(cfg)
+    except TrainError as err:
+        print(f"alexnet-train: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The trainer: it trains, checkpoints atomically, resumes exactly after a kill, and explains errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from alexnet_lib import train
+from alexnet_lib.train import Config, TrainError
+
+from test_datasets import make_npz
+
+TINY = dict(dataset="synthetic", synthetic_size=128, batch_size=16, epochs=2, lr=0.02, progress=False,
+            deterministic=True, seed=3)
+
+
+def run(tmp_path: Path, name: str, **changes) -> Path:
+    folder = tmp_path / name
+    train.train(Config(**{**TINY, "checkpoint_dir": str(folder), **changes}))
+    return folder
+
+
+def weights(folder: Path) -> dict[str, torch.Tensor]:
+    return torch.load(folder / train.CHECKPOINT, weights_only=True)["model"]
+
+
+def test_help_and_console_script():
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "alexnet-train" in Path(__file__).resolve().parents[1].joinpath("pyproject.toml").read_text()
+
+
+def test_trains_and_writes_metrics(tmp_path):
+    folder = run(tmp_path, "a", epochs=3, lr=0.05)
+    history = json.loads((folder / "metrics.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert {"val_top1_error", "val_top5_error", "images_per_second", "lr"} <= set(history[0])
+    assert (folder / "metrics.csv").read_text().startswith("epoch,lr,train_loss")
+    assert not list(folder.glob("*.tmp"))
+
+
+def test_resume_after_max_steps_matches_an_uninterrupted_run(tmp_path):
+    whole = run(tmp_path, "whole")
+    part = run(tmp_path, "part", max_steps=11)  # stops mid-epoch 2 (8 steps per epoch)
+    state = torch.load(part / train.CHECKPOINT, weights_only=True)["state"]
+    assert (state["epoch"], state["batch"], state["step"]) == (1, 3, 11)
+    run(tmp_path, "part", resume=True)
+    for name, value in weights(whole).items():
+        torch.testing.assert_close(weights(part)[name], value, rtol=0, atol=0)
+    a = json.loads((part / "metrics.json").read_text())
+    b = json.loads((whole / "metrics.json").read_text())
+    for key in ("train_loss", "train_top1_error", "val_loss", "val_top1_error"):  # seconds differ, these do not
+        assert [h[key] for h in a] == [h[key] for h in b], key
+
+
+def test_resume_after_a_kill_mid_epoch(tmp_path):
+    """Kill -9 a running trainer after a mid-epoch checkpoint; the resumed run ends with the same weights."""
+    whole = run(tmp_path, "whole", epochs=3)
+    folder = tmp_path / "killed"
+    args = [sys.executable, "-m", "alexnet_lib.train", "--dataset", "synthetic", "--synthetic-size", "128",
+            "--batch-size", "16", "--epochs", "3", "--lr", "0.02", "--seed", "3", "--deterministic",
+            "--no-progress", "--checkpoint-every", "1", "--checkpoint-dir", str(folder)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if (folder / train.CHECKPOINT).exists():
+                state = torch.load(folder / train.CHECKPOINT, weights_only=True)["state"]
+                if state["step"] >= 12:  # in the second epoch
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the trainer wrote no mid-epoch checkpoint in time: " + process.stderr.read().decode())
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    killed_at = torch.load(folder / train.CHECKPOINT, weights_only=True)["state"]
+    assert killed_at["step"] < 24, "the run was killed before it finished"
+    result = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for name, value in weights(whole).items():
+        torch.testing.assert_close(weights(folder)[name], value, rtol=0, atol=0)
+
+
+def test_clear_errors(tmp_path, capsys):
+    data = tmp_path / "cifar"
+    data.mkdir()
+    make_npz(data / "cifar10.npz")
+    with pytest.raises(TrainError, match="--num-classes 7 does not match the data.*has 10 classes"):
+        run(tmp_path, "x", dataset="cifar10", data=str(data), num_classes=7)
+    with pytest.raises(TrainError, match="--resume: no checkpoint"):
+        run(tmp_path, "y", resume=True)
+    run(tmp_path, "z", max_steps=1)
+    with pytest.raises(TrainError, match="written by a different run"):
+        run(tmp_path, "z", resume=True, model="torchvision", image_size=64)
+    with pytest.raises(TrainError, match="no data: .*CIFAR-10 is not in"):
+        run(tmp_path, "c", dataset="cifar10", data=str(tmp_path), download=False)
+    with pytest.raises(TrainError, match="needs --data ROOT"):
+        run(tmp_path, "i", dataset="imagefolder")
+    assert train.main(["--dataset", "imagefolder", "--data", str(tmp_path), "--no-progress"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_asked_but_absent():
+    with pytest.raises(TrainError, match="no CUDA GPU here.*--device cpu"):
+        train.pick_device("cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_mixed_precision_on_gpu(tmp_path):
+    folder = run(tmp_path, "gpu", device="cuda", amp="fp16", channels_last=True, deterministic=False)
+    assert json.loads((folder / "metrics.json").read_text())[-1]["epoch"] == 2
