@@ -119,15 +119,29 @@ def machine_info(threads: int) -> dict[str, Any]:
 def bench_conv(
     batch: int = 32, repeats: int = 5, threads: int | None = None, small_repeats: int = 3, settle: float = 0.2
 ) -> dict[str, Any]:
-    """Time im2col against PyTorch on AlexNet's conv layers, and loops against im2col."""
+    """Time im2col against PyTorch on AlexNet's conv layers, and loops against im2col.
+
+    Uses ``threads`` threads (default: all CPUs) for both libraries, and leaves PyTorch's
+    thread count as it found it.
+    """
+    import torch
+
+    threads = threads or os.cpu_count() or 1
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _bench_conv(batch, repeats, threads, small_repeats, settle)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, settle: float) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
     from threadpoolctl import threadpool_limits
 
     from .conv import conv2d_backward, conv2d_im2col, conv2d_naive
 
-    threads = threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
     layers = []
     with threadpool_limits(limits=threads):
