@@ -124,7 +124,9 @@ def _sha256(path: Path) -> str:
 def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeout: float = 60) -> Path:
     """Download ``url`` to ``dest`` atomically and verify its SHA-256.
 
-    An existing ``dest`` with the right checksum is reused. The file is written under a
+    ``sha256`` is the file's full hex digest, or its first characters (at least 8) where
+    only a prefix is published, as for torchvision's weight files, whose names carry the
+    first 8 hex digits of their SHA-256. An existing ``dest`` with the right checksum is reused. The file is written under a
     temporary name and renamed only once complete and verified, so an interrupted or
     corrupted download never leaves a file that looks valid.
 
@@ -133,8 +135,11 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeou
         ChecksumMismatch: the downloaded bytes are not the expected file (nothing is kept).
     """
     dest = Path(dest)
+    sha256 = sha256.lower()
+    if len(sha256) < 8 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"sha256 must be a hex digest or a prefix of at least 8 hex digits, got {sha256!r}")
     if dest.exists():
-        if _sha256(dest) == sha256:
+        if _sha256(dest).startswith(sha256):
             return dest
         raise ChecksumMismatch(
             f"{dest} exists but its SHA-256 is not {sha256}: it is corrupt or a different file. "
@@ -163,7 +168,7 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeou
                 out.write(block)
                 digest.update(block)
                 bar.update(len(block))
-        if digest.hexdigest() != sha256:
+        if not digest.hexdigest().startswith(sha256):
             raise ChecksumMismatch(
                 f"{url} downloaded with SHA-256 {digest.hexdigest()}, expected {sha256}; it was not kept. "
                 "The server may have sent an error page or a changed file."

@@ -20,7 +20,9 @@ fc8     ``num_classes``                                 ``num_classes``
 The two GPUs' towers are grouped convolutions (``groups=2``) where the paper's GPUs
 do not talk to each other; pooling is overlapping (3x3, stride 2); LRN uses the
 paper's constants (``torch.nn.LocalResponseNorm`` with ``alpha * size``, see
-:func:`alexnet_lib.layers.local_response_norm`). Initialisation is the paper's:
+:func:`alexnet_lib.layers.local_response_norm`) and, like everything else before conv3,
+stays within a tower (:class:`TowerLocalResponseNorm`). :mod:`alexnet_lib.parallel` puts
+the two towers on two devices. Initialisation is the paper's:
 weights from N(0, 0.01), biases 1 in conv2, conv4, conv5 and the hidden fully
 connected layers, 0 elsewhere. It has the paper's "60 million parameters" (60,965,224).
 
@@ -47,8 +49,9 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["PAPER_INPUT_SIZE", "VARIANTS", "AlexNet", "count_parameters"]
+__all__ = ["PAPER_INPUT_SIZE", "VARIANTS", "AlexNet", "TowerLocalResponseNorm", "count_parameters", "paper_lrn"]
 
 VARIANTS = ("paper", "torchvision", "small")
 PAPER_INPUT_SIZE = 227
@@ -57,9 +60,39 @@ PAPER_INPUT_SIZE = 227
 _LRN_SIZE, _LRN_ALPHA, _LRN_BETA, _LRN_K = 5, 1e-4, 0.75, 2.0
 
 
+class TowerLocalResponseNorm(nn.LocalResponseNorm):
+    """Local response normalisation done separately within each tower's channels.
+
+    In the paper each GPU holds half of a layer's kernel maps, and the GPUs exchange
+    activations only at conv3 and the fully connected layers (section 3.2). Normalising
+    across "adjacent kernel maps" is therefore done within one GPU's maps: channel 47 of
+    conv1 (the last on the first GPU) has no neighbour 48. A plain
+    ``nn.LocalResponseNorm`` over all 96 channels would mix the towers there; this one
+    splits the channels into ``groups`` equal parts first. The constants mean what they
+    mean in ``nn.LocalResponseNorm`` (``alpha`` is divided by ``size``).
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, groups: int = 2) -> None:
+        super().__init__(size, alpha=alpha, beta=beta, k=k)
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] % self.groups:
+            raise ValueError(f"{x.shape[1]} channels do not split into {self.groups} towers")
+        parts = x.chunk(self.groups, dim=1)
+        return torch.cat([F.local_response_norm(p, self.size, self.alpha, self.beta, self.k) for p in parts], dim=1)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", groups={self.groups}"
+
+
+def paper_lrn(groups: int = 2) -> TowerLocalResponseNorm:
+    """The paper's normalisation (k=2, n=5, alpha=1e-4, beta=0.75), within each of ``groups`` towers."""
+    return TowerLocalResponseNorm(_LRN_SIZE, alpha=_LRN_ALPHA * _LRN_SIZE, beta=_LRN_BETA, k=_LRN_K, groups=groups)
+
+
 def _paper_features() -> nn.Sequential:
-    def lrn() -> nn.LocalResponseNorm:
-        return nn.LocalResponseNorm(_LRN_SIZE, alpha=_LRN_ALPHA * _LRN_SIZE, beta=_LRN_BETA, k=_LRN_K)
+    lrn = paper_lrn
 
     return nn.Sequential(OrderedDict([
         ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),

@@ -1,0 +1,103 @@
+"""The two-tower model parallel AlexNet computes what the grouped single-device model computes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from alexnet_lib.models import AlexNet, TowerLocalResponseNorm, count_parameters
+from alexnet_lib.parallel import TwoGPUAlexNet
+
+
+def test_tower_local_lrn_normalises_each_half_separately():
+    x = torch.rand(2, 8, 5, 5) * 3
+    norm = TowerLocalResponseNorm(5, alpha=1e-2, beta=0.75, k=2.0, groups=2)
+    plain = nn.LocalResponseNorm(5, alpha=1e-2, beta=0.75, k=2.0)
+    expected = torch.cat([plain(x[:, :4]), plain(x[:, 4:])], dim=1)
+    torch.testing.assert_close(norm(x), expected)
+    # Away from the boundary between the towers it is the plain LRN; at it, it is not.
+    whole = plain(x)
+    torch.testing.assert_close(norm(x)[:, :2], whole[:, :2])
+    assert not torch.allclose(norm(x)[:, 3], whole[:, 3])
+    with pytest.raises(ValueError, match="do not split"):
+        norm(torch.rand(1, 7, 3, 3))
+
+
+def test_the_paper_model_normalises_within_towers():
+    f = AlexNet(variant="paper").features
+    assert isinstance(f.norm1, TowerLocalResponseNorm) and f.norm1.groups == 2 and f.norm2.groups == 2
+
+
+@pytest.fixture(scope="module")
+def pair():
+    torch.manual_seed(0)
+    grouped = AlexNet(num_classes=20, variant="paper")
+    # Livelier weights than N(0, 0.01), so that every layer's output matters to the result.
+    for p in grouped.parameters():
+        p.data.normal_(0, 0.05) if p.dim() > 1 else p.data.uniform_(-0.1, 0.1)
+    return grouped, TwoGPUAlexNet.from_alexnet(grouped, devices=("cpu", "cpu"))
+
+
+def test_same_parameters_and_same_outputs(pair):
+    grouped, towers = pair
+    assert count_parameters(towers) == count_parameters(grouped) == 60_965_224 - 980 * 4097
+    grouped.eval()
+    towers.eval()
+    x = torch.randn(3, 3, 227, 227)
+    with torch.no_grad():
+        expected = grouped(x)
+        torch.testing.assert_close(towers(x), expected, rtol=1e-4, atol=1e-5)
+    assert expected.std() > 0.1  # not a vacuous comparison of near-zeros
+
+
+def test_same_gradients(pair):
+    grouped, towers = pair
+    grouped.eval()
+    towers.eval()
+    x, y = torch.randn(2, 3, 227, 227), torch.tensor([3, 7])
+    grouped.zero_grad()
+    towers.zero_grad()
+    nn.functional.cross_entropy(grouped(x), y).backward()
+    nn.functional.cross_entropy(towers(x), y).backward()
+    g, t = grouped.features, towers.towers
+
+    def close(ours: torch.Tensor, reference: torch.Tensor) -> None:
+        # float32 sums in a different order: compare to the gradient's own scale.
+        assert reference.abs().max() > 0
+        torch.testing.assert_close(ours, reference, rtol=0, atol=1e-4 * reference.abs().max().item())
+
+    # conv2's kernels 128-255 are tower 1's; conv3's input holds both towers' maps.
+    close(t[1].front.conv2.weight.grad, g.conv2.weight.grad[128:])
+    close(t[0].front.conv1.weight.grad, g.conv1.weight.grad[:48])
+    close(t[0].middle.conv3.weight.grad, g.conv3.weight.grad[:192])
+    close(t[1].fc7.fc7.weight.grad, grouped.classifier.fc7.weight.grad[2048:])
+
+
+def test_round_trip(pair):
+    grouped, towers = pair
+    back = towers.to_alexnet()
+    for (name, a), b in zip(grouped.state_dict().items(), back.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="two devices"):
+        TwoGPUAlexNet(devices=("cpu",))
+    with pytest.raises(ValueError, match="variant='paper'"):
+        TwoGPUAlexNet.from_alexnet(AlexNet(variant="torchvision"), devices=("cpu", "cpu"))
+    if torch.cuda.device_count() < 2:
+        with pytest.raises(RuntimeError, match="devices=\\('cpu', 'cpu'\\)"):
+            TwoGPUAlexNet(devices=("cuda:0", "cuda:1"))
+    with pytest.raises(ValueError, match="227"):
+        TwoGPUAlexNet(num_classes=5, devices=("cpu", "cpu"))(torch.zeros(1, 3, 224, 224))
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs")
+def test_on_two_gpus(pair):
+    grouped, _ = pair
+    towers = TwoGPUAlexNet.from_alexnet(grouped.eval(), devices=("cuda:0", "cuda:1")).eval()
+    assert towers.towers[1].front.conv1.weight.device == torch.device("cuda:1")
+    x = torch.randn(2, 3, 227, 227)
+    with torch.no_grad():
+        torch.testing.assert_close(towers(x).cpu(), grouped(x), rtol=1e-3, atol=1e-4)
