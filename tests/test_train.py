@@ -131,3 +131,44 @@ def test_cuda_asked_but_absent():
 def test_mixed_precision_on_gpu(tmp_path):
     folder = run(tmp_path, "gpu", device="cuda", amp="fp16", channels_last=True, deterministic=False)
     assert json.loads((folder / "metrics.json").read_text())[-1]["epoch"] == 2
+
+
+def test_sampler_splits_global_batches_between_processes():
+    single = train.EpochBatches(10, 4, seed=1)
+    parts = [train.EpochBatches(10, 4, seed=1, rank=r, world=2) for r in (0, 1)]
+    whole = list(single)
+    assert [len(b) for b in whole] == [4, 4, 2] and single.global_batches() == 3
+    for k, (a, b) in enumerate(zip(*parts)):
+        assert a + b == whole[k] and len(a) == len(b)
+    single.set_epoch(1, skip=1)
+    assert len(list(single)) == 2 and single.global_size(2) == 2
+    # A last batch of one image cannot be split between two processes: both drop it.
+    assert train.EpochBatches(9, 4, seed=1, world=2).global_batches() == 2
+    assert train.EpochBatches(9, 4, seed=1).global_batches() == 3
+
+
+def test_two_processes_match_one(tmp_path):
+    """torchrun with two CPU processes (gloo) trains exactly like one process with the same global batch."""
+    common = ["--dataset", "synthetic", "--synthetic-size", "96", "--batch-size", "16", "--epochs", "2",
+              "--lr", "0.02", "--seed", "5", "--dropout", "0", "--device", "cpu", "--checkpoint-every", "4"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    one = subprocess.run([sys.executable, "-m", "alexnet_lib.train", *common, "--no-progress",
+                          "--checkpoint-dir", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                          "-m", "alexnet_lib.train", *common, "--checkpoint-dir", str(tmp_path / "two")],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.stdout.count('"epoch": 2') == 1  # only the first process reports
+    a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
+    for name, value in a.items():
+        # The same sums, added in a different order: equal to float32 rounding.
+        torch.testing.assert_close(b[name], value, rtol=1e-4, atol=1e-6)
+    ha = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    hb = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    for key in ("train_loss", "val_loss"):
+        assert [round(h[key], 4) for h in ha] == [round(h[key], 4) for h in hb], key
+    for key in ("train_top1_error", "val_top1_error", "val_top5_error"):
+        assert [h[key] for h in ha] == [h[key] for h in hb], key
+    assert torch.load(tmp_path / "two" / train.CHECKPOINT, weights_only=True)["world"] == 2

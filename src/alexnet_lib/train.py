@@ -12,11 +12,19 @@ a run stopped, mid-epoch included: with ``--deterministic`` the resumed run reac
 same weights as one that was never interrupted. Metrics go to ``metrics.csv`` and
 ``metrics.json`` in the checkpoint folder after every epoch.
 
+Several GPUs (or machines) use PyTorch's distributed data parallel engine: start the same
+command with ``torchrun``. ``--batch-size`` stays the *global* batch (the paper's 128);
+each of the N processes takes its share of every batch, the gradients are averaged, and
+the result is the same training as one process with that batch (a test checks this on
+the CPU with two processes and the gloo backend). Only the first process prints,
+writes metrics and checkpoints.
+
 Examples::
 
     python -m alexnet_lib.train --dataset synthetic --epochs 2           # anywhere, no data needed
     python -m alexnet_lib.train --dataset cifar10 --model small --epochs 30
     python -m alexnet_lib.train --dataset imagefolder --data /data/imagenet --model paper
+    torchrun --nproc_per_node=8 -m alexnet_lib.train --dataset imagefolder --data /data/imagenet --model paper
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
@@ -84,6 +93,7 @@ class Config:
     download: bool = True
     synthetic_size: int = 2048
     progress: bool = True
+    dropout: float = 0.5
 
     def resolved(self) -> Config:
         """A copy with the recipe's defaults filled in for every setting left unset."""
@@ -98,25 +108,76 @@ class Config:
 # --- data ------------------------------------------------------------------------
 
 
-class EpochSampler(Sampler[int]):
-    """A fresh random order each epoch, derived from (seed, epoch) alone, from any batch on.
+class EpochBatches(Sampler[list[int]]):
+    """Batches in a fresh random order each epoch, derived from (seed, epoch) alone.
 
     Because the order depends on nothing else, a resumed run sees the same images in the
-    same order as an uninterrupted one; ``skip`` starts partway through an epoch.
+    same order as an uninterrupted one; ``set_epoch(epoch, skip)`` starts after ``skip``
+    batches. With ``world`` processes, each global batch of ``batch_size`` images is cut
+    into ``world`` nearly equal parts and process ``rank`` gets its part; a last batch
+    with fewer images than processes is dropped (by every process alike).
     """
 
-    def __init__(self, n: int, seed: int) -> None:
-        self.n, self.seed, self.epoch, self.skip = n, seed, 0, 0
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
+        self.epoch, self.skip = 0, 0
 
     def set_epoch(self, epoch: int, skip: int = 0) -> None:
         self.epoch, self.skip = epoch, skip
 
-    def __iter__(self) -> Iterator[int]:
+    def global_batches(self) -> int:
+        """Batches per epoch (the same number in every process)."""
+        full, rest = divmod(self.n, self.batch_size)
+        return full + (rest >= self.world if rest else 0)
+
+    def global_size(self, index: int) -> int:
+        """The number of images in global batch ``index``, summed over the processes."""
+        return min(self.batch_size, self.n - index * self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=generator)[self.skip :].tolist())
+        order = torch.randperm(self.n, generator=generator)
+        for index in range(self.skip, self.global_batches()):
+            batch = order[index * self.batch_size:(index + 1) * self.batch_size]
+            yield torch.tensor_split(batch, self.world)[self.rank].tolist()
 
     def __len__(self) -> int:
-        return self.n - self.skip
+        return self.global_batches() - self.skip
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place in a ``torchrun`` job (rank 0 of 1 when run plainly)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _start_distributed(device_name: str) -> Distributed:
+    """Join the process group that ``torchrun`` describes in the environment, if any."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed()
+    place = Distributed(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    use_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
+    if use_cuda:
+        torch.cuda.set_device(place.local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    return place
+
+
+def _sum_over_processes(values: list[float], place: Distributed) -> list[float]:
+    if place.world == 1:
+        return values
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.tolist()
 
 
 def _tensor_sets(train, val) -> tuple[TensorDataset, TensorDataset]:
@@ -175,7 +236,9 @@ def _image_folders(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
 # --- devices and models ------------------------------------------------------------
 
 
-def pick_device(name: str) -> torch.device:
+def pick_device(name: str, place: Distributed = Distributed()) -> torch.device:
+    if place.world > 1 and (name == "cuda" or (name == "auto" and torch.cuda.is_available())):
+        return torch.device("cuda", place.local_rank)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -192,7 +255,9 @@ def pick_device(name: str) -> torch.device:
 def build_model(cfg: Config, num_classes: int) -> nn.Module:
     if cfg.model not in MODELS:
         raise TrainError(f"unknown model {cfg.model!r}: use one of {sorted(MODELS)}")
-    return AlexNet(num_classes=num_classes, variant=MODELS[cfg.model])
+    if not 0 <= cfg.dropout < 1:
+        raise TrainError(f"--dropout must be in [0, 1), got {cfg.dropout}")
+    return AlexNet(num_classes=num_classes, variant=MODELS[cfg.model], dropout=cfg.dropout)
 
 
 # --- checkpoints ---------------------------------------------------------------------
@@ -216,9 +281,23 @@ class State:
     seconds: float = 0.0
 
 
+def _rng_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, state: State,
-                    cfg: Config, num_classes: int) -> None:
-    """Write the checkpoint to a temporary file and rename it: a crash never leaves half a file."""
+                    cfg: Config, num_classes: int, place: Distributed = Distributed()) -> None:
+    """Write the checkpoint to a temporary file and rename it: a crash never leaves half a file.
+
+    Every process takes part (each one's random state is kept); the first one writes.
+    """
+    rngs = [_rng_state()]
+    if place.world > 1:
+        rngs = [None] * place.world
+        dist.all_gather_object(rngs, _rng_state())
+    if not place.main:
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "model": _unwrap(model).state_dict(),
@@ -226,8 +305,8 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
         "state": asdict(state),
         "config": asdict(cfg),
         "identity": {"model": cfg.model, "num_classes": num_classes, "dataset": cfg.dataset},
-        "rng": {"torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+        "rng": rngs,
+        "world": place.world,
     }
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
@@ -235,7 +314,7 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 
 def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg: Config,
-                    num_classes: int) -> State:
+                    num_classes: int, place: Distributed = Distributed()) -> State:
     """Restore a run; refuse a checkpoint made for a different model or number of classes."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
     identity = payload.get("identity", {})
@@ -248,35 +327,48 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
     except RuntimeError as err:
         raise TrainError(f"{path} does not fit this model: {err}") from err
     optimizer.load_state_dict(payload["optimizer"])
-    torch.set_rng_state(payload["rng"]["torch"])
-    if payload["rng"]["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+    rngs = payload["rng"]
+    if payload.get("world", 1) != place.world:
+        print(f"alexnet-train: {path} was written by {payload.get('world', 1)} processes and this run has "
+              f"{place.world}: the weights continue exactly, the dropout masks do not.", file=sys.stderr)
+    rng = rngs[place.rank % len(rngs)]
+    torch.set_rng_state(rng["torch"])
+    if rng["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
     return State(**payload["state"])
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
-    return getattr(model, "_orig_mod", model)
+    """The plain model inside ``torch.compile`` and ``DistributedDataParallel`` wrappers."""
+    while True:
+        inner = getattr(model, "_orig_mod", None) or getattr(model, "module", None)
+        if not isinstance(inner, nn.Module):
+            return model
+        model = inner
 
 
 # --- the loop --------------------------------------------------------------------------
 
 
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, cfg: Config) -> dict[str, float]:
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, cfg: Config,
+             place: Distributed = Distributed()) -> dict[str, float]:
+    """Validation loss and top-1/top-5 error; with several processes, each does its share and the sums are added."""
     from .evaluate import topk_error
 
     model.eval()
-    losses, logits_all, targets_all = [], [], []
+    ks = (1, 5) if _unwrap(model).num_classes >= 5 else (1,)
+    loss_sum, count, wrong = 0.0, 0, [0.0] * len(ks)
     with torch.no_grad(), _autocast(device, cfg.amp):
         for x, y in loader:
             x, y = _to_device(x, y, device, cfg)
-            logits = model(x)
-            losses.append(F.cross_entropy(logits.float(), y, reduction="sum").item())
-            logits_all.append(logits.float().cpu())
-            targets_all.append(y.cpu())
-    logits, targets = torch.cat(logits_all), torch.cat(targets_all)
-    ks = (1, 5) if logits.shape[1] >= 5 else (1,)
-    errors = topk_error(logits, targets, ks=ks)
-    return {"val_loss": sum(losses) / len(targets), **{f"val_top{k}_error": e for k, e in errors.items()}}
+            logits = model(x).float()
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+            errors = topk_error(logits, y, ks=ks)
+            wrong = [w + errors[k] * len(y) for w, k in zip(wrong, ks)]
+            count += len(y)
+    totals = _sum_over_processes([loss_sum, count, *wrong], place)
+    n = max(totals[1], 1)
+    return {"val_loss": totals[0] / n, **{f"val_top{k}_error": round(w) / n for k, w in zip(ks, totals[2:])}}
 
 
 def _autocast(device: torch.device, amp: str):
@@ -320,20 +412,32 @@ def write_metrics(folder: Path, history: list[dict[str, Any]]) -> None:
 
 
 def train(cfg: Config) -> list[dict[str, Any]]:
-    """Run (or resume) a training run; returns the per-epoch metrics."""
-    from tqdm.auto import tqdm
-
+    """Run (or resume) a training run; returns the per-epoch metrics (in every process)."""
     cfg = cfg.resolved()
     if cfg.amp not in ("off", "bf16", "fp16"):
         raise TrainError(f"--amp must be off, bf16 or fp16, got {cfg.amp!r}")
     if cfg.accumulate < 1 or cfg.batch_size < 1 or cfg.epochs < 1:
         raise TrainError("--accumulate, --batch-size and --epochs must be at least 1")
-    device = pick_device(cfg.device)
+    place = _start_distributed(cfg.device)
+    try:
+        return _train(cfg, place)
+    finally:
+        if place.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
+    from tqdm.auto import tqdm
+
+    if cfg.batch_size < place.world:
+        raise TrainError(f"--batch-size {cfg.batch_size} is the global batch; it must be at least the number "
+                         f"of processes ({place.world})")
+    device = pick_device(cfg.device, place)
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # the same initial weights in every process
 
     train_set, val_set, classes, source = build_data(cfg)
     if cfg.num_classes is not None and cfg.num_classes != classes:
@@ -349,69 +453,89 @@ def train(cfg: Config) -> list[dict[str, Any]]:
     if cfg.resume:
         if not (folder / CHECKPOINT).exists():
             raise TrainError(f"--resume: no checkpoint at {folder / CHECKPOINT}")
-        state = load_checkpoint(folder / CHECKPOINT, model, optimizer, cfg, classes)
+        state = load_checkpoint(folder / CHECKPOINT, model, optimizer, cfg, classes, place)
+    else:
+        torch.manual_seed(cfg.seed + place.rank)  # different dropout masks in each process
+    if place.world > 1:
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if cfg.compile:
         model = torch.compile(model)
 
-    sampler = EpochSampler(len(train_set), cfg.seed)
+    batches = EpochBatches(len(train_set), cfg.batch_size, cfg.seed, place.rank, place.world)
     pin = device.type == "cuda"
-    loader_args = dict(batch_size=cfg.batch_size, num_workers=cfg.workers, pin_memory=pin,
-                       persistent_workers=cfg.workers > 0)
+    loader_args = dict(num_workers=cfg.workers, pin_memory=pin, persistent_workers=cfg.workers > 0)
     # Loaders draw a seed from a generator each time they start; their own generators keep
     # them off PyTorch's global one, which dropout uses and checkpoints restore.
-    train_loader = DataLoader(train_set, sampler=sampler, generator=torch.Generator().manual_seed(cfg.seed),
+    train_loader = DataLoader(train_set, batch_sampler=batches, generator=torch.Generator().manual_seed(cfg.seed),
                               **loader_args)
-    val_loader = DataLoader(val_set, shuffle=False, generator=torch.Generator().manual_seed(cfg.seed), **loader_args)
-    batches_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
+    val_share = torch.utils.data.Subset(val_set, range(place.rank, len(val_set), place.world))
+    val_loader = DataLoader(val_share, batch_size=max(cfg.batch_size // place.world, 1), shuffle=False,
+                            generator=torch.Generator().manual_seed(cfg.seed), **loader_args)
+    batches_per_epoch = batches.global_batches()
+    # This process's share of the epoch's running sums since they were last added up.
+    local = {"seen": 0, "loss_sum": 0.0, "wrong": 0}
+
+    def add_up() -> None:
+        seen, loss_sum, wrong = _sum_over_processes([local["seen"], local["loss_sum"], local["wrong"]], place)
+        state.seen, state.loss_sum, state.wrong = state.seen + int(seen), state.loss_sum + loss_sum, state.wrong + int(wrong)
+        local.update(seen=0, loss_sum=0.0, wrong=0)
 
     def checkpoint() -> None:
-        save_checkpoint(folder / CHECKPOINT, model, optimizer, state, cfg, classes)
+        add_up()
+        save_checkpoint(folder / CHECKPOINT, model, optimizer, state, cfg, classes, place)
 
     while state.epoch < cfg.epochs:
-        sampler.set_epoch(state.epoch, skip=state.batch * cfg.batch_size)
+        batches.set_epoch(state.epoch, skip=state.batch)
         model.train()
         start = time.perf_counter() - state.seconds
-        bar = tqdm(train_loader, total=batches_per_epoch, initial=state.batch, disable=not cfg.progress,
-                   desc=f"epoch {state.epoch + 1}/{cfg.epochs}", leave=False)
+        bar = tqdm(train_loader, total=batches_per_epoch, initial=state.batch,
+                   disable=not (cfg.progress and place.main), desc=f"epoch {state.epoch + 1}/{cfg.epochs}", leave=False)
         for x, y in bar:
             x, y = _to_device(x, y, device, cfg)
+            # Each process's loss is its sum over the global batch's size, times the number of
+            # processes: averaging the gradients (what DDP does) then gives the global mean.
+            share = place.world / batches.global_size(state.batch)
             try:
                 with _autocast(device, cfg.amp):
                     logits = model(x)
-                    loss = F.cross_entropy(logits.float(), y)
+                    loss_sum = F.cross_entropy(logits.float(), y, reduction="sum")
+                    loss = loss_sum * share if place.world > 1 else loss_sum / len(y)
                 scaler.scale(loss / cfg.accumulate).backward()
             except torch.cuda.OutOfMemoryError as err:
                 raise TrainError(f"out of GPU memory with --batch-size {cfg.batch_size}; try "
                                  f"--batch-size {max(cfg.batch_size // 2, 1)} (with --accumulate "
                                  f"{cfg.accumulate * 2} to keep the same effective batch)") from err
             state.batch += 1
-            state.seen += len(y)
-            state.loss_sum += loss.item() * len(y)
-            state.wrong += int((logits.argmax(dim=1) != y).sum())
+            local["seen"] += len(y)
+            local["loss_sum"] += loss_sum.item()
+            local["wrong"] += int((logits.argmax(dim=1) != y).sum())
             if state.batch % cfg.accumulate == 0 or state.batch == batches_per_epoch:
                 scaler.step(optimizer)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
                 state.step += 1
                 state.seconds = time.perf_counter() - start
-                bar.set_postfix(loss=f"{loss.item():.3f}", img_s=f"{state.seen / state.seconds:.0f}")
+                seen = (state.seen + local["seen"]) * place.world  # an estimate between additions
+                bar.set_postfix(loss=f"{loss_sum.item() / len(y):.3f}", img_s=f"{seen / state.seconds:.0f}")
                 if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                     checkpoint()
                 if cfg.max_steps is not None and state.step >= cfg.max_steps:
                     checkpoint()
                     return state.history
+        add_up()
         seconds = time.perf_counter() - start
         metrics = {"epoch": state.epoch + 1, "lr": optimizer.param_groups[0]["lr"],
                    "train_loss": state.loss_sum / max(state.seen, 1), "train_top1_error": state.wrong / max(state.seen, 1),
-                   **evaluate(model, val_loader, device, cfg), "seconds": seconds,
+                   **evaluate(_unwrap(model), val_loader, device, cfg, place), "seconds": seconds,
                    "images_per_second": state.seen / seconds}
         _end_of_epoch(state, metrics, optimizer, cfg)
         state.history.append(metrics)
         state.epoch, state.batch = state.epoch + 1, 0
         state.seen, state.loss_sum, state.wrong, state.seconds = 0, 0.0, 0, 0.0
         checkpoint()
-        write_metrics(folder, state.history)
-        if cfg.progress:
+        if place.main:
+            write_metrics(folder, state.history)
+        if cfg.progress and place.main:
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}), flush=True)
     return state.history
 
@@ -448,6 +572,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--no-download", dest="download", action="store_false", help="never download data")
     parser.add_argument("--synthetic-size", type=int, default=d.synthetic_size)
     parser.add_argument("--no-progress", dest="progress", action="store_false")
+    parser.add_argument("--dropout", type=float, default=d.dropout, help="dropout probability in fc6 and fc7")
     args = parser.parse_args(argv)
     return Config(**vars(args))
 
