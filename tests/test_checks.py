@@ -110,3 +110,38 @@ def test_lrn_check():
 
     with pytest.raises(CheckFailed, match="clipped at the first and last channel"):
         check_local_response_norm(no_clip)
+
+
+def test_check_receptive_field():
+    from alexnet_lib.checks import check_receptive_field
+    from alexnet_lib.summary import receptive_field, window_layers
+    from alexnet_lib.models import AlexNet
+
+    assert receptive_field([(k, s) for _, k, s in window_layers(AlexNet(variant="paper"))]) == (195, 32)
+    check_receptive_field(receptive_field)
+
+    def forgot_jump(layers):
+        return 1 + sum(k - 1 for k, _ in layers), 1
+    with pytest.raises(CheckFailed, match="product of the strides"):
+        check_receptive_field(forgot_jump)
+
+    def no_jump_in_size(layers):
+        jump = 1
+        for _, s in layers:
+            jump *= s
+        return 1 + sum(k - 1 for k, _ in layers), jump
+    with pytest.raises(CheckFailed, match="jump \\*before\\*"):
+        check_receptive_field(no_jump_in_size)
+
+    def late(layers):
+        size, jump = 1, 1
+        for k, s in layers:
+            jump *= s
+            size += (k - 1) * jump
+        return size, jump
+    with pytest.raises(CheckFailed, match="before multiplying"):
+        check_receptive_field(late)
+    with pytest.raises(CheckFailed, match="a pair"):
+        check_receptive_field(lambda layers: 3)
+    with pytest.raises(ValueError):
+        receptive_field([(0, 1)])

@@ -18,7 +18,14 @@ import numpy as np
 
 from .conv import correlate2d, im2col, output_size
 
-__all__ = ["CheckFailed", "check_correlate2d", "check_im2col", "check_local_response_norm", "check_output_size"]
+__all__ = [
+    "CheckFailed",
+    "check_correlate2d",
+    "check_im2col",
+    "check_local_response_norm",
+    "check_output_size",
+    "check_receptive_field",
+]
 
 
 class CheckFailed(AssertionError):
@@ -237,3 +244,57 @@ def check_local_response_norm(fn: Callable[..., Any], *, seed: int = 0) -> None:
             f"for j = {lo}..{hi}) ** beta: the window is clipped at the first and last channel."
         )
     print(f"check_local_response_norm: all {len(cases)} cases match the paper's formula.")
+
+
+def _field_without_jump(layers: list[tuple[int, int]]) -> int:
+    return 1 + sum(k - 1 for k, _ in layers)
+
+
+def _field_jump_too_early(layers: list[tuple[int, int]]) -> int:
+    size, jump = 1, 1
+    for k, s in layers:
+        jump *= s
+        size += (k - 1) * jump
+    return size
+
+
+def check_receptive_field(fn: Callable[[list[tuple[int, int]]], Any]) -> None:
+    """Check ``fn(layers)``: the receptive field ``(size, jump)`` after ``(kernel, stride)`` layers.
+
+    ``size`` is how many input pixels (along one axis) one output unit sees; ``jump`` is
+    how far apart in the input two neighbouring output units are.
+    """
+    from .summary import receptive_field
+
+    cases = [
+        [],
+        [(3, 1)],
+        [(3, 1), (3, 1)],
+        [(2, 2), (3, 1)],
+        [(11, 4)],
+        [(11, 4), (3, 2)],
+        [(11, 4), (3, 2), (5, 1), (3, 2), (3, 1), (3, 1), (3, 1), (3, 2)],  # AlexNet up to pool5
+    ]
+    for layers in cases:
+        expected = receptive_field(layers)
+        try:
+            got = fn(list(layers))
+        except Exception as err:  # the reader's code
+            raise CheckFailed(f"For layers {layers}, your function raised {type(err).__name__}: {err}") from err
+        if got is None:
+            raise CheckFailed(f"For layers {layers}, your function returned None: did you forget `return`?")
+        try:
+            size, jump = got
+        except (TypeError, ValueError) as err:
+            raise CheckFailed(f"For layers {layers}, return a pair (size, jump); yours gave {got!r}") from err
+        if (size, jump) == expected:
+            continue
+        hint = ""
+        if jump != expected[1]:
+            hint = " The jump is the product of the strides so far."
+        elif size == _field_without_jump(layers):
+            hint = " Each layer widens the field by (kernel - 1) times the jump *before* it, not by (kernel - 1)."
+        elif size == _field_jump_too_early(layers):
+            hint = " Widen by the jump before multiplying it by the layer's stride."
+        raise CheckFailed(f"For layers {layers} the answer is {expected}, yours gave {(size, jump)}.{hint}")
+    print(f"check_receptive_field: all {len(cases)} cases are right.")

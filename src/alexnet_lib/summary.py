@@ -14,6 +14,7 @@ module and records, for each layer, in the order they run:
   for layers that work in place (``ReLU(inplace=True)``), which the table marks.
 
 :func:`markdown_table` formats rows for a notebook (``IPython.display.Markdown``).
+:func:`receptive_field` says how many input pixels one unit of a layer sees.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["LayerRow", "describe", "layer_table", "markdown_table", "totals"]
+__all__ = ["LayerRow", "describe", "layer_table", "markdown_table", "receptive_field", "totals", "window_layers"]
 
 
 @dataclass(frozen=True)
@@ -145,3 +146,30 @@ def markdown_table(rows: Iterable[LayerRow], *, kinds: Sequence[str] | None = No
     lines.append(f"| **total** | | | **{t['params']:,}** | **{t['macs']:,}** | "
                  f"**{t['activations'] * 4 * batch / 2**20:.1f} MiB** |")
     return "\n".join(lines)
+
+
+def window_layers(model: nn.Module) -> list[tuple[str, int, int]]:
+    """``(name, kernel size, stride)`` of every convolution and pooling layer, in order."""
+    found = []
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.MaxPool2d)):
+            k, s = module.kernel_size, module.stride
+            found.append((name, k if isinstance(k, int) else k[0], s if isinstance(s, int) else s[0]))
+    return found
+
+
+def receptive_field(layers: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """The receptive field ``(size, jump)`` after a chain of ``(kernel size, stride)`` layers.
+
+    ``size`` is the width in input pixels that one output unit depends on; ``jump`` is
+    the distance in input pixels between neighbouring output units. Each layer widens
+    the field by ``(kernel - 1) * jump`` and multiplies the jump by its stride. Padding
+    shifts the field but does not change its size.
+    """
+    size, jump = 1, 1
+    for kernel, stride in layers:
+        if kernel < 1 or stride < 1:
+            raise ValueError(f"kernel size and stride must be at least 1, got ({kernel}, {stride})")
+        size += (kernel - 1) * jump
+        jump *= stride
+    return size, jump
