@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -261,6 +262,131 @@ def format_conv(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --- data loading -------------------------------------------------------------------------
+
+
+class _Files:
+    """A list of image files, each read and transformed by ``load`` (a picklable dataset for workers)."""
+
+    def __init__(self, files: list[str], load: Callable[[str], Any]) -> None:
+        self.files, self.load = files, load
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.load(self.files[i]), 0
+
+
+class _ClassicLoad:
+    """PyTorch's ImageNet example: PIL decode, RandomResizedCrop, flip, ToTensor, Normalize."""
+
+    def __init__(self) -> None:
+        from .data import classic_transform
+
+        self.transform = classic_transform(224)
+
+    def __call__(self, path: str) -> Any:
+        from PIL import Image
+
+        with open(path, "rb") as f:
+            return self.transform(Image.open(f).convert("RGB"))
+
+
+class _OursLoad:
+    """Ours: torchvision.io decode and the paper's crops on uint8 tensors."""
+
+    def __init__(self) -> None:
+        from .data import uint8_transform
+
+        self.transform = uint8_transform(train=True, crop=224)
+
+    def __call__(self, path: str) -> Any:
+        from .data import read_image
+
+        return self.transform(read_image(path))
+
+
+def find_sample_images() -> Path:
+    """The folder of real ImageNet photos the data benchmark reads (``imagenet_samples``)."""
+    candidates = []
+    if os.environ.get("ALEXNET_DATA_DIR"):
+        candidates.append(Path(os.environ["ALEXNET_DATA_DIR"]) / "imagenet_samples")
+    here = Path(__file__).resolve().parents[2]
+    candidates += [here / "data" / "imagenet_samples", here.parent / "shared" / "data" / "imagenet_samples"]
+    for folder in candidates:
+        if folder.is_dir() and any(folder.glob("*.JPEG")):
+            return folder
+    raise FileNotFoundError(
+        "no imagenet_samples folder with .JPEG files found (looked in: "
+        + ", ".join(str(c) for c in candidates)
+        + "); pass --images FOLDER or set ALEXNET_DATA_DIR to the folder that holds imagenet_samples/"
+    )
+
+
+def bench_data(images: str | os.PathLike[str] | None = None, workers: int = 2, batch: int = 32,
+               passes: int = 4, repeats: int = 3, threads: int = 1) -> dict[str, Any]:
+    """Training images per second: our pipeline against the classic PIL pipeline.
+
+    Both read the same JPEG files (``passes`` times over per run) with the same number
+    of worker processes and batch size; runs alternate between the two and the median is
+    reported. Ours includes the final step, float conversion and normalisation of each
+    batch, done in the main process (on a GPU it would run there).
+    """
+    import torch
+
+    from .data import fast_loader, to_float_batch
+
+    folder = Path(images) if images is not None else find_sample_images()
+    files = sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png")) * passes
+    if not files:
+        raise FileNotFoundError(f"{folder} holds no .jpg/.jpeg/.png images")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        classic = fast_loader(_Files(files, _ClassicLoad()), batch, workers=workers, pin_memory=False)
+        ours = fast_loader(_Files(files, _OursLoad()), batch, workers=workers, pin_memory=False)
+
+        def run_classic() -> None:
+            for x, _ in classic:
+                pass
+
+        def run_ours() -> None:
+            for x, _ in ours:
+                to_float_batch(x)
+
+        seconds = median_interleaved({"classic": run_classic, "ours": run_ours}, repeats=repeats, settle=0.2)
+    finally:
+        torch.set_num_threads(previous)
+    per_second = {name: len(files) / s for name, s in seconds.items()}
+    ratio = per_second["ours"] / per_second["classic"]
+    return {
+        "benchmark": "data",
+        "machine": machine_info(threads),
+        "images": len(files) // passes,
+        "folder": folder.name,
+        "workers": workers,
+        "batch": batch,
+        "images_per_run": len(files),
+        "images_per_second": {k: round(v, 1) for k, v in per_second.items()},
+        "ratio": round(ratio, 2),
+        "target": 1.5,
+        "target_met": ratio >= 1.5,
+    }
+
+
+def format_data(result: dict[str, Any]) -> str:
+    ips = result["images_per_second"]
+    return "\n".join([
+        f"data loading, {result['images']} photos x {result['images_per_run'] // result['images']} passes, "
+        f"{result['workers']} workers, batch {result['batch']} ({result['machine']['processor']})",
+        f"  classic (PIL, RandomResizedCrop, ToTensor, Normalize): {ips['classic']:8.1f} images/s",
+        f"  ours (torchvision.io, uint8 crops, batch normalise):   {ips['ours']:8.1f} images/s",
+        f"  ours / classic: {result['ratio']:.2f}x (target {result['target']}x: "
+        f"{'met' if result['target_met'] else 'NOT met'})",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m alexnet_lib.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -272,7 +398,24 @@ def main(argv: list[str] | None = None) -> int:
     p_conv.add_argument("--settle", type=float, default=0.2,
                         help="seconds of rest before each timed run, so idle thread pools stop spinning (default 0.2)")
     p_conv.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p_data = sub.add_parser("data", help="training data pipeline: ours vs PyTorch's ImageNet example")
+    p_data.add_argument("--images", default=None, help="folder of JPEG photos (default: imagenet_samples)")
+    p_data.add_argument("--workers", type=int, default=2, help="DataLoader worker processes (default 2)")
+    p_data.add_argument("--batch", type=int, default=32)
+    p_data.add_argument("--passes", type=int, default=4, help="passes over the photos per timed run")
+    p_data.add_argument("--repeats", type=int, default=3)
+    p_data.add_argument("--json", action="store_true", help="print machine-readable JSON")
     args = parser.parse_args(argv)
+    if args.benchmark == "data":
+        if args.batch < 1 or args.repeats < 1 or args.passes < 1 or args.workers < 0:
+            parser.error("--batch, --repeats and --passes must be positive, --workers at least 0")
+        try:
+            result = bench_data(args.images, workers=args.workers, batch=args.batch, passes=args.passes,
+                                repeats=args.repeats)
+        except FileNotFoundError as err:
+            parser.error(str(err))
+        print(json.dumps(result, indent=2) if args.json else format_data(result))
+        return 0
     if args.batch < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1) or args.settle < 0:
         parser.error("--batch, --repeats and --threads must be positive, --settle at least 0")
     result = bench_conv(batch=args.batch, repeats=args.repeats, threads=args.threads, settle=args.settle)

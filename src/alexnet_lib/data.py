@@ -1,4 +1,20 @@
-"""The paper's data augmentation (section 4.1), as transforms on image tensors.
+"""Images for AlexNet: reading them, ImageNet-style folders, and the paper's augmentation.
+
+**Reading.** :func:`read_image` decodes any JPEG/PNG/... to an RGB ``uint8`` tensor
+``(3, H, W)`` with ``torchvision.io`` (greyscale, palette, alpha and CMYK images are
+converted), falls back to Pillow, and raises :class:`BadImage` naming the file and the
+fix when neither can read it (truncated, corrupt, or not an image).
+
+**Folders.** :func:`imagenet_folder` reads the standard ``train/<wnid>/*.JPEG`` and
+``val/<wnid>/*.JPEG`` layout (ImageNet, Imagenette, or any dataset laid out the same
+way) with torchvision's ``ImageFolder``; :func:`sort_imagenet_val` turns the official
+flat validation folder into that layout.
+
+**Transforms.** :func:`paper_transform` is the paper's pipeline (section 2 and 4.1):
+shorter side to 256, central 256x256, random 224x224 crops and horizontal flips for
+training (the centre crop for testing), then mean subtraction (the paper's mean
+image, or the modern per-channel mean and standard deviation). Everything stays
+``uint8`` until the last step, which is what makes it fast.
 
 :class:`PCALighting` is the paper's second form of augmentation, "altering the
 intensities of the RGB channels": to every pixel of an image add the same offset
@@ -10,10 +26,38 @@ training set, and each ``a_i`` is drawn from N(0, 0.1) once per image.
 
 from __future__ import annotations
 
+import os
+import shutil
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
 import numpy as np
 import torch
 
-__all__ = ["PCALighting", "rgb_pca"]
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "BadImage",
+    "ImageFolderDataset",
+    "PCALighting",
+    "SubtractMeanImage",
+    "classic_transform",
+    "fast_loader",
+    "to_float_batch",
+    "uint8_transform",
+    "image_statistics",
+    "imagenet_folder",
+    "paper_transform",
+    "read_image",
+    "rgb_pca",
+    "sort_imagenet_val",
+]
+
+# The per-channel statistics of ImageNet's training images (scaled to [0, 1]) that
+# torchvision's pretrained models expect.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def rgb_pca(images) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,3 +126,308 @@ class PCALighting:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(alphastd={self.alphastd})"
+
+
+# --- reading images ------------------------------------------------------------------
+
+
+class BadImage(ValueError):
+    """A file that should be an image cannot be read as one."""
+
+
+def read_image(path: str | os.PathLike[str]) -> torch.Tensor:
+    """Read an image file as an RGB ``uint8`` tensor ``(3, H, W)``.
+
+    Greyscale, palette and CMYK images are converted to RGB and an alpha channel is
+    dropped. Raises :class:`BadImage` (naming the file and what to do) for a truncated
+    or corrupt file, or one that is not an image.
+    """
+    from torchvision.io import ImageReadMode, decode_image
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise BadImage(f"{path} cannot be read ({err})") from err
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # libjpeg's "premature end of data" is a truncated file
+            # torchvision 0.29 announces that its decoders will move to TorchCodec; they work today.
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+    except (RuntimeError, ValueError, UserWarning):
+        pass
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            rgb = img.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
+        raise BadImage(
+            f"{path} is not a readable image ({type(err).__name__}: {err}). It may be truncated or not an "
+            "image at all: replace or delete it, or build the dataset with on_error='skip' to skip such "
+            "files (they are counted in dataset.skipped)."
+        ) from err
+    return torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1).contiguous()
+
+
+# --- ImageNet-style folders ---------------------------------------------------------
+
+
+def _image_folder_base():
+    from torchvision.datasets import ImageFolder
+
+    return ImageFolder
+
+
+class ImageFolderDataset(_image_folder_base()):  # type: ignore[misc]
+    """torchvision's ``ImageFolder`` reading with :func:`read_image`, with clear errors.
+
+    ``on_error="raise"`` (default) stops at the first unreadable image with a
+    :class:`BadImage` naming it; ``"skip"`` gives the next readable image in its place,
+    warns once per file, and records the file in ``skipped`` (per worker process).
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], transform: Callable | None = None, on_error: str = "raise"):
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        super().__init__(str(folder), transform=transform, loader=read_image, allow_empty=True)
+        self.on_error = on_error
+        self.skipped: set[str] = set()
+        counts = np.bincount([t for _, t in self.samples], minlength=len(self.classes))
+        empty = [self.classes[i] for i in np.flatnonzero(counts == 0)]
+        if empty:
+            raise BadImage(
+                f"{len(empty)} class folder(s) under {folder} hold no images (for example "
+                f"{Path(folder) / empty[0]}). Every class needs at least one .jpg/.jpeg/.png file; "
+                "remove the empty folders or finish copying the data."
+            )
+
+    def __getitem__(self, index: int):
+        for attempt in range(min(len(self), 100)):
+            try:
+                return super().__getitem__((index + attempt) % len(self))
+            except BadImage:
+                if self.on_error == "raise":
+                    raise
+                path = self.samples[(index + attempt) % len(self)][0]
+                if path not in self.skipped:
+                    self.skipped.add(path)
+                    warnings.warn(f"skipping unreadable image {path}", stacklevel=2)
+        raise BadImage(f"100 unreadable images in a row in {self.root}: is the dataset corrupt?")
+
+
+def imagenet_folder(root: str | os.PathLike[str], split: str = "train", transform: Callable | None = None,
+                    on_error: str = "raise") -> ImageFolderDataset:
+    """The ``split`` ("train" or "val") of an ImageNet-style folder: ``root/split/<class>/<image>``.
+
+    Class indices follow the sorted folder names (for ImageNet, the wnids in order, which is
+    the order of the 1000 outputs of torchvision's models). Raises
+    :class:`~alexnet_lib.datasets.DataNotFound` with the fix when the folder is missing or laid out
+    wrongly, and :class:`BadImage` for an empty class folder.
+    """
+    from .datasets import DataNotFound
+
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    root = Path(root).expanduser()
+    folder = root / split
+    layout = f"{root}/train/<wnid>/*.JPEG and {root}/val/<wnid>/*.JPEG"
+    if not folder.is_dir():
+        raise DataNotFound(f"{folder} does not exist. An ImageNet-style dataset is laid out as {layout}.")
+    entries = list(folder.iterdir())
+    if not any(e.is_dir() for e in entries):
+        flat = sum(1 for e in entries if e.is_file())
+        hint = (f" It holds {flat} files and no class folders: if it is the official flat validation folder, "
+                "sort it with alexnet_lib.data.sort_imagenet_val(folder, labels_file).") if flat else ""
+        raise DataNotFound(f"{folder} has no class folders; expected {layout}.{hint}")
+    return ImageFolderDataset(folder, transform=transform, on_error=on_error)
+
+
+def _read_val_labels(labels_file: Path) -> dict[str, str]:
+    """``{file name: wnid}`` from "name wnid" lines or Kaggle's LOC_val_solution.csv."""
+    labels: dict[str, str] = {}
+    for number, line in enumerate(labels_file.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.lower().startswith("imageid,"):
+            continue
+        if "," in line:  # ILSVRC2012_val_00000001,n01751748 ... (boxes follow the wnid)
+            name, rest = line.split(",", 1)
+            wnid = rest.split()[0] if rest.split() else ""
+            name += ".JPEG"
+        else:
+            parts = line.split()
+            if len(parts) != 2:
+                raise ValueError(f"{labels_file}:{number}: expected 'file_name wnid', got {line!r}")
+            name, wnid = parts
+        if not (wnid.startswith("n") and wnid[1:].isdigit()):
+            raise ValueError(f"{labels_file}:{number}: {wnid!r} is not a WordNet id such as n01440764")
+        labels[Path(name).name] = wnid
+    return labels
+
+
+def sort_imagenet_val(val_dir: str | os.PathLike[str], labels_file: str | os.PathLike[str], *,
+                      copy: bool = False) -> dict[str, int]:
+    """Move (or copy) the official flat ``ILSVRC2012_val_*.JPEG`` files into ``val_dir/<wnid>/``.
+
+    ``labels_file`` gives each file's class as lines ``ILSVRC2012_val_00000001.JPEG n01751748``,
+    or is Kaggle's ``LOC_val_solution.csv`` (``ImageId,PredictionString``). Files already
+    sorted are left alone, so running it twice is safe. Returns ``{wnid: images}``.
+    """
+    val_dir, labels_file = Path(val_dir), Path(labels_file)
+    if not val_dir.is_dir():
+        raise FileNotFoundError(f"{val_dir} is not a folder")
+    labels = _read_val_labels(labels_file)
+    flat = sorted(p for p in val_dir.iterdir() if p.is_file() and p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+    missing = [p.name for p in flat if p.name not in labels]
+    if missing:
+        raise ValueError(f"{labels_file} has no label for {len(missing)} file(s) in {val_dir}, e.g. {missing[0]}; "
+                         "is it the labels file of this validation set?")
+    counts: dict[str, int] = {}
+    for path in flat:
+        wnid = labels[path.name]
+        (val_dir / wnid).mkdir(exist_ok=True)
+        (shutil.copy2 if copy else shutil.move)(str(path), str(val_dir / wnid / path.name))
+        counts[wnid] = counts.get(wnid, 0) + 1
+    return counts
+
+
+# --- the paper's pipeline ----------------------------------------------------------------
+
+
+class SubtractMeanImage:
+    """Subtract a fixed mean image ``(3, 256, 256)`` from a float image of the same size (the paper)."""
+
+    def __init__(self, mean_image: torch.Tensor) -> None:
+        self.mean_image = torch.as_tensor(mean_image, dtype=torch.float32)
+        if self.mean_image.dim() != 3 or self.mean_image.shape[0] != 3:
+            raise ValueError(f"the mean image must be (3, H, W), got {tuple(self.mean_image.shape)}")
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        if img.shape[-3:] != self.mean_image.shape:
+            raise ValueError(f"image {tuple(img.shape)} and mean image {tuple(self.mean_image.shape)} differ in size")
+        return img - self.mean_image.to(img)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({tuple(self.mean_image.shape)})"
+
+
+def paper_transform(train: bool, crop: int = 224, *, normalize: str = "channel",
+                    mean_image: torch.Tensor | None = None, lighting: PCALighting | None = None,
+                    mean: Iterable[float] = IMAGENET_MEAN, std: Iterable[float] = IMAGENET_STD,
+                    scale: int = 256) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The paper's preprocessing and augmentation, on ``uint8`` ``(3, H, W)`` tensors.
+
+    Shorter side to ``scale`` (256), the central ``scale x scale`` square, then for
+    training a random ``crop x crop`` patch and a random horizontal flip (for testing, the
+    central patch), then float in [0, 1], optional :class:`PCALighting`, and mean
+    subtraction: ``normalize="channel"`` subtracts the per-channel ``mean`` and divides by
+    ``std`` (the modern way); ``"image"`` subtracts the 256x256 ``mean_image`` *before*
+    cropping, as the paper did; ``"none"`` leaves [0, 1]. Images smaller than the crop are
+    scaled up by the first step, so every output is ``(3, crop, crop)``.
+    """
+    from torchvision.transforms import v2
+
+    if normalize not in ("channel", "image", "none"):
+        raise ValueError(f"normalize must be 'channel', 'image' or 'none', got {normalize!r}")
+    if normalize == "image" and mean_image is None:
+        raise ValueError("normalize='image' needs mean_image, e.g. from image_statistics(...)['mean_image']")
+    if not 0 < crop <= scale:
+        raise ValueError(f"crop must be between 1 and scale={scale}, got {crop}")
+    steps: list[Callable] = [v2.Resize(scale, antialias=True), v2.CenterCrop(scale)]
+    if normalize == "image":
+        steps += [v2.ToDtype(torch.float32, scale=True), SubtractMeanImage(mean_image)]
+    steps += [v2.RandomCrop(crop), v2.RandomHorizontalFlip()] if train else [v2.CenterCrop(crop)]
+    if normalize != "image":
+        steps.append(v2.ToDtype(torch.float32, scale=True))
+    if lighting is not None and train:
+        steps.append(lighting)
+    if normalize == "channel":
+        steps.append(v2.Normalize(list(mean), list(std)))
+    return v2.Compose(steps)
+
+
+def classic_transform(crop: int = 224) -> Callable:
+    """The training transform of PyTorch's ImageNet example, on PIL images (the benchmark's reference)."""
+    from torchvision import transforms as T
+
+    return T.Compose([T.RandomResizedCrop(crop), T.RandomHorizontalFlip(), T.ToTensor(),
+                      T.Normalize(list(IMAGENET_MEAN), list(IMAGENET_STD))])
+
+
+def image_statistics(images: Iterable[torch.Tensor], scale: int = 256) -> dict[str, torch.Tensor]:
+    """Mean image, per-channel mean and std, and RGB eigenvalues/vectors of ``uint8`` images.
+
+    Each image is first brought to ``scale x scale`` as :func:`paper_transform` does.
+    Returns float32 tensors in [0, 1] units: ``mean_image (3, scale, scale)``,
+    ``mean (3,)``, ``std (3,)``, ``eigval (3,)``, ``eigvec (3, 3)``.
+    """
+    from torchvision.transforms import v2
+
+    prepare = v2.Compose([v2.Resize(scale, antialias=True), v2.CenterCrop(scale)])
+    total = torch.zeros(3, scale, scale, dtype=torch.float64)
+    n = 0
+    pixels = []
+    for img in images:
+        x = prepare(img).double() / 255
+        total += x
+        n += 1
+        pixels.append(x[:, ::8, ::8].reshape(3, -1))  # a subsample is enough for 3x3 statistics
+    if n == 0:
+        raise ValueError("image_statistics needs at least one image")
+    p = torch.cat(pixels, dim=1)
+    eigval, eigvec = rgb_pca(p.T.reshape(1, -1, 1, 3))
+    return {"mean_image": (total / n).float(), "mean": p.mean(dim=1).float(), "std": p.std(dim=1).float(),
+            "eigval": eigval, "eigvec": eigvec}
+
+
+# --- a fast loader ------------------------------------------------------------------------
+
+
+def uint8_transform(train: bool, crop: int = 224, scale: int = 256) -> Callable[[torch.Tensor], torch.Tensor]:
+    """:func:`paper_transform`'s geometric steps only: ``uint8`` in, ``uint8 (3, crop, crop)`` out.
+
+    Workers then send a quarter of the bytes that float images would take, and the
+    conversion to float and the normalisation run once per batch (:func:`to_float_batch`),
+    on the GPU when there is one.
+    """
+    from torchvision.transforms import v2
+
+    steps: list[Callable] = [v2.Resize(scale, antialias=True), v2.CenterCrop(scale)]
+    steps += [v2.RandomCrop(crop), v2.RandomHorizontalFlip()] if train else [v2.CenterCrop(crop)]
+    return v2.Compose(steps)
+
+
+def to_float_batch(batch: torch.Tensor, device: str | torch.device | None = None,
+                   mean: Iterable[float] = IMAGENET_MEAN, std: Iterable[float] = IMAGENET_STD,
+                   lighting: PCALighting | None = None, channels_last: bool = False) -> torch.Tensor:
+    """A ``uint8 (N, 3, H, W)`` batch as normalised float32 on ``device``: the last step of the pipeline.
+
+    The bytes move to the device first (4x less to copy than float32), then become floats
+    in [0, 1], get :class:`PCALighting` if given (one draw per image), and are normalised
+    with the per-channel ``mean`` and ``std``.
+    """
+    if batch.dtype != torch.uint8 or batch.dim() != 4:
+        raise ValueError(f"expected a uint8 (N, 3, H, W) batch, got {batch.dtype} {tuple(batch.shape)}")
+    x = batch.to(device if device is not None else batch.device, non_blocking=True).float().div_(255)
+    if lighting is not None:
+        x = lighting(x)
+    m = torch.tensor(list(mean), device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(list(std), device=x.device).view(1, 3, 1, 1)
+    x = x.sub_(m).div_(s)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def fast_loader(dataset, batch_size: int, *, workers: int = 2, shuffle: bool = True, seed: int = 0,
+                pin_memory: bool | None = None, drop_last: bool = False) -> torch.utils.data.DataLoader:
+    """A ``DataLoader`` set up for throughput: worker processes that stay alive between
+    epochs, batches prepared ahead, and pinned memory when a CUDA GPU will receive them."""
+    from torch.utils.data import DataLoader
+
+    if pin_memory is None:
+        pin_memory = torch.cuda.is_available()
+    extra = {"persistent_workers": True, "prefetch_factor": 4} if workers > 0 else {}
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+                      pin_memory=pin_memory, drop_last=drop_last,
+                      generator=torch.Generator().manual_seed(seed), **extra)

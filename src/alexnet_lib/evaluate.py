@@ -1,4 +1,4 @@
-"""Evaluation: the paper's top-1 and top-5 error rates.
+"""Evaluation: the paper's top-1 and top-5 error rates, and ten-crop testing.
 
 "On ImageNet, it is customary to report two error rates: top-1 and top-5, where the
 top-5 error rate is the fraction of test images for which the correct label is not
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["topk_error"]
+__all__ = ["confusion_matrix", "per_class_error", "ten_crop", "ten_crop_probabilities", "topk_error"]
 
 
 def topk_error(logits, targets, ks: Sequence[int] = (1, 5)) -> dict[int, float]:
@@ -57,3 +57,61 @@ def _as_numpy(values) -> np.ndarray:
     if hasattr(values, "detach"):  # a torch tensor
         return values.detach().cpu().numpy()
     return np.asarray(values)
+
+
+def ten_crop(images, size: int):
+    """The paper's ten test patches of each image: four corners and the centre, and their mirrors.
+
+    Args:
+        images: ``(N, C, H, W)`` or ``(C, H, W)`` tensor, ``H, W >= size`` (the paper: 256x256 images).
+        size: side of the square patches (the paper: 224).
+
+    Returns:
+        ``(10, N, C, size, size)`` (or ``(10, C, size, size)``): top-left, top-right,
+        bottom-left, bottom-right, centre, then the same five of the mirrored image.
+    """
+    import torch
+    from torchvision.transforms.v2 import functional as TF
+
+    h, w = images.shape[-2:]
+    if size > min(h, w):
+        raise ValueError(f"crops of {size} do not fit images of {h}x{w}; resize the images first (the paper: 256)")
+    return torch.stack(list(TF.ten_crop(images, [size, size])))
+
+
+def ten_crop_probabilities(model, images, size: int, batch: int | None = None):
+    """The model's softmax averaged over the ten patches of :func:`ten_crop` (the paper's testing).
+
+    ``images`` is ``(N, 3, H, W)``, already normalised. Returns ``(N, classes)``
+    probabilities. The model is put in eval mode and gradients are off.
+    """
+    import torch
+
+    model.eval()
+    crops = ten_crop(images, size)  # (10, N, 3, s, s)
+    with torch.no_grad():
+        total = None
+        for view in crops:
+            chunks = view.split(batch or len(view))
+            p = torch.cat([model(c).float().softmax(dim=1) for c in chunks])
+            total = p if total is None else total + p
+    return total / len(crops)
+
+
+def confusion_matrix(predicted, targets, classes: int) -> np.ndarray:
+    """``counts[true, predicted]``: how often each class was taken for each other."""
+    p, t = _as_numpy(predicted).astype(np.int64), _as_numpy(targets).astype(np.int64)
+    if p.shape != t.shape:
+        raise ValueError(f"predicted {p.shape} and targets {t.shape} differ in shape")
+    return np.bincount(t * classes + p, minlength=classes * classes).reshape(classes, classes)
+
+
+def per_class_error(logits, targets, k: int = 1) -> np.ndarray:
+    """Top-``k`` error of each class (NaN for a class without examples)."""
+    scores, labels = _as_numpy(logits), _as_numpy(targets)
+    classes = scores.shape[1]
+    out = np.full(classes, np.nan)
+    for c in np.unique(labels):
+        rows = labels == c
+        out[c] = topk_error(scores[rows], labels[rows], ks=(k,))[k]
+    return out

@@ -211,23 +211,19 @@ def build_data(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
 
 
 def _image_folders(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
-    """ImageNet-style ``train/<class>/*.JPEG`` and ``val/<class>/*.JPEG`` under ``--data``."""
-    from torchvision import datasets as tv_datasets
-    from torchvision import transforms
+    """ImageNet-style ``train/<class>/*.JPEG`` and ``val/<class>/*.JPEG`` under ``--data``, with the
+    paper's crops and flips (:func:`alexnet_lib.data.paper_transform`)."""
+    from . import data, datasets
 
     if cfg.data is None:
         raise TrainError("--dataset imagefolder needs --data ROOT, a folder with train/<class>/ and val/<class>/")
     root = Path(cfg.data)
-    for split in ("train", "val"):
-        if not (root / split).is_dir():
-            raise TrainError(f"no data: {root / split} is not a folder; --data must hold train/<class>/ and val/<class>/")
     crop = cfg.image_size or (227 if cfg.model == "paper" else 224)
-    normalise = transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
-    train_tf = transforms.Compose([transforms.Resize(256), transforms.RandomCrop(crop),
-                                   transforms.RandomHorizontalFlip(), transforms.ToTensor(), normalise])
-    val_tf = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(crop), transforms.ToTensor(), normalise])
-    train = tv_datasets.ImageFolder(root / "train", transform=train_tf)
-    val = tv_datasets.ImageFolder(root / "val", transform=val_tf)
+    try:
+        train = data.imagenet_folder(root, "train", transform=data.paper_transform(True, crop))
+        val = data.imagenet_folder(root, "val", transform=data.paper_transform(False, crop))
+    except (datasets.DataNotFound, data.BadImage) as err:
+        raise TrainError(f"no data: {err}") from err
     if train.classes != val.classes:
         raise TrainError(f"train/ has {len(train.classes)} classes and val/ has {len(val.classes)}; they must match")
     return train, val, len(train.classes), f"image folders under {root} ({len(train):,} training images)"
