@@ -117,7 +117,7 @@ def test_clear_errors(tmp_path, capsys):
     with pytest.raises(TrainError, match="needs --data ROOT"):
         run(tmp_path, "i", dataset="imagefolder")
     assert train.main(["--dataset", "imagefolder", "--data", str(tmp_path), "--no-progress"]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert "train does not exist" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
