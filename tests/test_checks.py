@@ -145,3 +145,23 @@ def test_check_receptive_field():
         check_receptive_field(lambda layers: 3)
     with pytest.raises(ValueError):
         receptive_field([(0, 1)])
+
+
+def test_check_pca_lighting():
+    from alexnet_lib.checks import check_pca_lighting
+
+    def right(image, alphas, eigval, eigvec):
+        return image + (eigvec @ (alphas * eigval))[:, None, None]
+    check_pca_lighting(right)
+    with pytest.raises(CheckFailed, match="columns of eigvec"):
+        check_pca_lighting(lambda i, a, l, v: i + (v.T @ (a * l))[:, None, None])
+    with pytest.raises(CheckFailed, match="multiplies its eigenvalue"):
+        check_pca_lighting(lambda i, a, l, v: i + (v @ a)[:, None, None])
+    with pytest.raises(CheckFailed, match="not its square root"):
+        check_pca_lighting(lambda i, a, l, v: i + (v @ (a * np.sqrt(l)))[:, None, None])
+    with pytest.raises(CheckFailed, match="same RGB offset to every pixel"):
+        check_pca_lighting(lambda i, a, l, v: i * (1 + (v @ (a * l))[:, None, None]))
+    with pytest.raises(CheckFailed, match="shape"):
+        check_pca_lighting(lambda i, a, l, v: i[0])
+    with pytest.raises(CheckFailed, match="returned None"):
+        check_pca_lighting(lambda i, a, l, v: None)

@@ -184,3 +184,25 @@ def test_the_shared_cifar_subset(monkeypatch, no_cache):
     assert len(train) == 10_000 and len(test) == 3_000
     assert np.bincount(train.labels).tolist() == [1000] * 10
     assert train.class_names == datasets.CIFAR10_CLASSES
+
+
+def test_imagenet_samples_found_or_announced(tmp_path, monkeypatch, no_cache):
+    from PIL import Image
+
+    folder = tmp_path / "imagenet_samples"
+    folder.mkdir()
+    Image.new("RGB", (30, 20), (200, 10, 10)).save(folder / "n01440764_tench.JPEG")
+    Image.new("L", (20, 30), 90).save(folder / "n01443537_goldfish.JPEG")
+    (folder / "labels.csv").write_text("filename,wnid,class_index,class_name\n"
+                                       "n01440764_tench.JPEG,n01440764,0,tench\n"
+                                       "n01443537_goldfish.JPEG,n01443537,1,goldfish\n")
+    monkeypatch.setenv("ALEXNET_DATA_DIR", str(tmp_path))
+    photos = datasets.load_imagenet_samples()
+    assert photos.names == ("tench", "goldfish") and photos.labels.tolist() == [0, 1]
+    assert photos.images[1].shape == (30, 20, 3) and "2 ImageNet photographs" in photos.source
+    monkeypatch.delenv("ALEXNET_DATA_DIR")
+    with pytest.raises(datasets.DataNotFound, match="Set ALEXNET_DATA_DIR to the folder that holds imagenet_samples"):
+        datasets.load_imagenet_samples()
+    fallback = datasets.load_imagenet_samples(fallback_ok=True, limit=2)
+    assert "not found" in fallback.source and "instead" in fallback.source and len(fallback) == 2
+    assert all(img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8 for img in fallback.images)

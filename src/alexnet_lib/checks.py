@@ -24,6 +24,7 @@ __all__ = [
     "check_im2col",
     "check_local_response_norm",
     "check_output_size",
+    "check_pca_lighting",
     "check_receptive_field",
 ]
 
@@ -298,3 +299,43 @@ def check_receptive_field(fn: Callable[[list[tuple[int, int]]], Any]) -> None:
             hint = " Widen by the jump before multiplying it by the layer's stride."
         raise CheckFailed(f"For layers {layers} the answer is {expected}, yours gave {(size, jump)}.{hint}")
     print(f"check_receptive_field: all {len(cases)} cases are right.")
+
+
+def check_pca_lighting(fn: Callable[..., Any], *, seed: int = 0) -> None:
+    """Check ``fn(image, alphas, eigval, eigvec)``: the paper's PCA colour augmentation.
+
+    ``image`` is a float ``(3, H, W)`` array, ``alphas`` the three random numbers of one
+    draw, ``eigval`` ``(3,)`` and ``eigvec`` ``(3, 3)`` with the eigenvectors as columns.
+    The answer is ``image + eigvec @ (alphas * eigval)`` added to every pixel.
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(3, 3))
+    eigvec, _ = np.linalg.qr(a)  # orthonormal columns, not symmetric: rows and columns differ
+    eigval = np.array([0.2, 0.02, 0.005])
+    for case in range(3):
+        image = rng.random((3, 4 + case, 5))
+        alphas = rng.normal(0, 0.1 * (case + 1), size=3)
+        expected = image + (eigvec @ (alphas * eigval))[:, None, None]
+        got = _call_array(fn, f"an image of shape {image.shape}", image.copy(), alphas.copy(), eigval.copy(),
+                          eigvec.copy())
+        if got.shape != image.shape:
+            raise CheckFailed(f"The result should have the image's shape {image.shape}, yours has {got.shape}.")
+        if np.allclose(got, expected, atol=1e-9):
+            continue
+        offsets = (got - image).reshape(3, -1)
+        if not np.allclose(offsets, offsets[:, :1], atol=1e-9):
+            raise CheckFailed("Your function adds different amounts to different pixels; the paper adds the "
+                              "same RGB offset to every pixel of an image.")
+        offset = offsets[:, 0]
+        hints = {
+            "the eigenvectors are the columns of eigvec; you used its rows (eigvec.T)": eigvec.T @ (alphas * eigval),
+            "each alpha multiplies its eigenvalue: alpha_i * lambda_i, not alpha_i alone": eigvec @ alphas,
+            "the paper scales by the eigenvalue lambda_i itself, not its square root": eigvec @ (alphas * np.sqrt(eigval)),
+        }
+        for hint, wrong in hints.items():
+            if np.allclose(offset, wrong, atol=1e-9):
+                raise CheckFailed(f"The RGB offset is {np.round(offset, 5)}, expected "
+                                  f"{np.round(expected[:, 0, 0] - image[:, 0, 0], 5)}: {hint}.")
+        raise CheckFailed(f"The RGB offset is {np.round(offset, 5)}, expected "
+                          f"{np.round(expected[:, 0, 0] - image[:, 0, 0], 5)} (eigvec @ (alphas * eigval)).")
+    print("check_pca_lighting: all 3 cases are right.")

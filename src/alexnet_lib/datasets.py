@@ -37,6 +37,7 @@ __all__ = [
     "download",
     "load_cifar10",
     "load_digits",
+    "load_imagenet_samples",
     "search_roots",
     "synthetic_images",
 ]
@@ -276,6 +277,74 @@ def load_cifar10(
         raise DataNotFound(f"CIFAR-10 is not in {where}, and {err}") from err
     _extract_cifar(archive, archive.parent)
     return _cifar_from_batches(archive.parent / "cifar-10-batches-py", split)
+
+
+# --- ImageNet photographs ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoSet:
+    """Photographs of different sizes, with their ImageNet classes where known.
+
+    Attributes:
+        images: list of ``(H, W, 3)`` uint8 arrays.
+        labels: ImageNet class index of each photo (0-999), or -1 where unknown.
+        names: a short name for each photo (its class name, or what it shows).
+        source: what was loaded and from where, in words (print it).
+    """
+
+    images: list[np.ndarray]
+    labels: np.ndarray
+    names: tuple[str, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+_SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry")
+
+
+def load_imagenet_samples(root: str | os.PathLike[str] | None = None, *, limit: int | None = None,
+                          fallback_ok: bool = False) -> PhotoSet:
+    """Real ImageNet photographs: the folder ``imagenet_samples/`` (with ``labels.csv``) in a data root.
+
+    Looked for in :func:`search_roots`. Where it is not found, ``fallback_ok=True``
+    returns scikit-image's few sample photographs instead (embedded, no labels) and says
+    so in ``source``; otherwise :class:`DataNotFound` names the fix.
+    """
+    import csv
+
+    from PIL import Image
+
+    roots = search_roots(root)
+    for folder in roots:
+        table = folder / "imagenet_samples" / "labels.csv"
+        if table.is_file():
+            with open(table, newline="") as f:
+                rows = list(csv.DictReader(f))[:limit]
+            images = []
+            for row in rows:
+                with Image.open(table.parent / row["filename"]) as img:
+                    images.append(np.asarray(img.convert("RGB")))
+            return PhotoSet(images, np.array([int(r["class_index"]) for r in rows]),
+                            tuple(r["class_name"].replace("_", " ") for r in rows),
+                            f"{len(images)} ImageNet photographs from {table.parent}")
+    where = ", ".join(str(r) for r in roots)
+    if not fallback_ok:
+        raise DataNotFound(f"imagenet_samples/labels.csv is not in {where}. Set {ENV_VAR} to the folder that "
+                           "holds imagenet_samples/ (a folder of JPEG photos with a labels.csv of "
+                           "filename,wnid,class_index,class_name).")
+    from skimage import data as skdata
+
+    names = _SKIMAGE_PHOTOS[:limit]
+    images = []
+    for name in names:
+        img = np.asarray(getattr(skdata, name)())
+        images.append(np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3])
+    return PhotoSet(images, np.full(len(images), -1), names,
+                    f"imagenet_samples/ not found in {where}: showing scikit-image's {len(images)} sample "
+                    "photographs instead (embedded; not ImageNet, no labels)")
 
 
 # --- embedded datasets -----------------------------------------------------------
