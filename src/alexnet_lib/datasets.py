@@ -326,7 +326,7 @@ def load_imagenet_samples(root: str | os.PathLike[str] | None = None, *, limit: 
             images = []
             for row in rows:
                 with Image.open(table.parent / row["filename"]) as img:
-                    images.append(np.asarray(img.convert("RGB")))
+                    images.append(np.array(img.convert("RGB")))
             return PhotoSet(images, np.array([int(r["class_index"]) for r in rows]),
                             tuple(r["class_name"].replace("_", " ") for r in rows),
                             f"{len(images)} ImageNet photographs from {table.parent}")
