@@ -25,13 +25,14 @@ endif
 export PYTHONUNBUFFERED := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test test-lib test-notebooks test-book test-browser bench student lab clean distclean
+.PHONY: help install book measure test test-lib test-notebooks test-book test-browser bench student lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
 	@echo "make test       run all tests: library, notebooks (nbval, smoke profile), strict book build, browser"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
+	@echo "make measure    measure every chapter's run time and peak memory per profile (badges, guide)"
 	@echo "make student    write the student edition of the notebooks (solutions removed) into student/"
 	@echo "make install    create .venv and install the library with its book and test extras"
 	@echo "make clean      remove build output (keeps .venv)"
@@ -49,6 +50,14 @@ book: $(INSTALLED)
 	@$(STAGE) book-build env ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . ; \
 	rc=$$?; $(STAGE) --summary; \
 	[ $$rc -eq 0 ] && echo "The book is in _build/html/index.html"; exit $$rc
+
+# Measure every chapter's run time and peak memory (smoke and cpu profiles; gpu where there
+# is a GPU) into book/compute_budget.json, which the chapters' badges and the guide show.
+measure: $(INSTALLED)
+	$(BIN)/python tools/measure_notebooks.py --profile smoke
+	$(BIN)/python tools/measure_notebooks.py --profile cpu
+	@if $(BIN)/python -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then \
+		$(BIN)/python tools/measure_notebooks.py --profile gpu; fi
 
 test: $(INSTALLED)
 	@$(STAGE) library-tests $(BIN)/pytest -q -m "not browser" tests && \
@@ -74,6 +83,7 @@ test-browser: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m alexnet_lib.bench conv
+	$(BIN)/python -m alexnet_lib.bench data
 
 student: $(INSTALLED)
 	$(BIN)/python tools/student.py --out student

@@ -1,0 +1,118 @@
+"""Measure what each chapter costs to run: wall time and peak memory, per profile.
+
+    python tools/measure_notebooks.py --profile cpu            every chapter, cpu profile
+    python tools/measure_notebooks.py --profile smoke notebooks/05_*.ipynb
+
+Each notebook runs top to bottom in a fresh kernel (as nbval and the book build run
+it); a thread samples the resident memory of the kernel and its child processes
+(DataLoader workers) every 0.1 s. Results are merged into ``book/compute_budget.json``
+with the machine they were measured on and a hash of the notebook's code, so that a
+page can say when a measurement belongs to an earlier version of the chapter. The
+book shows them as a badge at the top of each chapter and in the instructor guide
+(``book/_ext/compute_badges.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "book" / "compute_budget.json"
+
+
+def code_hash(path: Path) -> str:
+    """SHA-256 (first 12 hex digits) of the notebook's code cells: what a measurement belongs to."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n\x00".join(c.source for c in nb.cells if c.cell_type == "code")
+    return hashlib.sha256(code.encode()).hexdigest()[:12]
+
+
+def _tree_rss(pid: int) -> int:
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def measure(path: Path, profile: str, timeout: int = 1200) -> dict[str, object]:
+    """Run one notebook in a fresh kernel; return its seconds and peak memory (MiB)."""
+    nb = nbformat.read(path, as_version=4)
+    os.environ["ALEXNET_PROFILE"] = profile
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    peak = 0
+    stop = threading.Event()
+
+    def sample(pid: int) -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(pid))
+            time.sleep(0.1)
+
+    with client.setup_kernel():
+        pid = client.km.provisioner.process.pid  # type: ignore[union-attr]
+        sampler = threading.Thread(target=sample, args=(pid,), daemon=True)
+        sampler.start()
+        start = time.perf_counter()
+        try:
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+        finally:
+            seconds = time.perf_counter() - start
+            stop.set()
+            sampler.join()
+    return {"seconds": round(seconds, 1), "peak_mib": round(peak / 2**20), "code": code_hash(path),
+            "date": datetime.date.today().isoformat()}
+
+
+def machine() -> dict[str, object]:
+    sys.path.insert(0, str(ROOT / "src"))
+    from alexnet_lib.bench import cpu_name
+
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"processor": cpu_name(), "cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30),
+            "gpu": gpu, "python": platform.python_version(), "torch": torch.__version__}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", required=True, choices=["smoke", "cpu", "gpu"])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    runs = results.setdefault("profiles", {}).setdefault(args.profile, {})
+    results.setdefault("machines", {})[args.profile] = machine()
+    for path in notebooks:
+        path = path.resolve()
+        print(f"{path.name} ({args.profile}) ...", end=" ", flush=True)
+        runs[path.stem] = measure(path, args.profile)
+        print(f"{runs[path.stem]['seconds']} s, {runs[path.stem]['peak_mib']} MiB", flush=True)
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
