@@ -120,6 +120,13 @@ def test_every_page_renders_offline(site_dir, open_page, screenshot_dir):
             "() => [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src)"
         )
         problems += [f"{path}: image did not load: {src}" for src in broken]
+        # chapters: measured run time and memory under the title, for every profile
+        if path.startswith("notebooks/"):
+            badges = page.locator(".compute-badge").all_inner_texts()
+            if len(badges) != 3 or not all(b.split()[0] in ("smoke", "cpu", "gpu") for b in badges):
+                problems.append(f"{path}: compute badges missing or wrong: {badges}")
+            elif not any("MiB" in b for b in badges):
+                problems.append(f"{path}: no measured budget in the badges: {badges}")
         problems += [f"{path}: request to another host: {url}" for url in rec.external]
         problems += [f"{path}: {failure}" for failure in rec.failed]
         problems += [f"{path}: {error}" for error in rec.errors]

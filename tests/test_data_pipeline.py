@@ -258,3 +258,34 @@ def test_the_trainer_reads_image_folders(tmp_path):
     history = train.train(train.Config(dataset="imagefolder", data=str(root), model="small", image_size=32,
                                        batch_size=4, epochs=1, progress=False, checkpoint_dir=str(tmp_path / "c")))
     assert len(history) == 1 and 0 <= history[0]["val_top1_error"] <= 1
+
+
+def test_alexnet_eval_on_a_checkpoint(tmp_path, capsys):
+    from alexnet_lib import train
+
+    root = make_folder(tmp_path / "folders", per_class=4, size=(300, 280))
+    train.train(train.Config(dataset="imagefolder", data=str(root), model="small", image_size=64, batch_size=4,
+                             epochs=1, progress=False, checkpoint_dir=str(tmp_path / "c")))
+    checkpoint = str(tmp_path / "c" / train.CHECKPOINT)
+    out = tmp_path / "result.json"
+    assert evaluate.main(["--checkpoint", checkpoint, "--no-progress", "--output", str(out)]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert one["images"] == 8 and one["method"] == "one view" and 0 <= one["top1_error"] <= 1
+    full = json.loads(out.read_text())
+    assert len(full["confusion_matrix"]) == 2 and sum(map(sum, full["confusion_matrix"])) == 8
+    # The trainer's own validation error is the same measurement.
+    history = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert one["top1_error"] == history[-1]["val_top1_error"]
+    assert evaluate.main(["--checkpoint", checkpoint, "--ten-crop", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "ten crops of 64"
+    assert evaluate.main(["--checkpoint", str(out), "--no-progress"]) == 2  # a JSON file is not a checkpoint
+    assert "cannot be read as a checkpoint" in capsys.readouterr().err
+
+
+def test_alexnet_eval_errors(tmp_path, capsys):
+    not_a_checkpoint = tmp_path / "x.pt"
+    torch.save({"weights": torch.zeros(1)}, not_a_checkpoint)
+    assert evaluate.main(["--checkpoint", str(not_a_checkpoint), "--no-progress"]) == 2
+    assert "not a checkpoint written by alexnet-train" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        evaluate.main(["--pretrained"])

@@ -128,3 +128,25 @@ def test_chapter_standard(nb):
     assert "{cite}" in text or "{cite:t}" in text, "the chapter cites its sources"
     assert text.count("{solution-start}") == text.count("{solution-end}")
 
+
+
+def test_every_self_check_is_used_by_an_exercise():
+    from alexnet_lib import checks
+
+    text = "\n".join("".join(c["source"]) for nb in NOTEBOOKS for c in _cells(nb))
+    for name in (n for n in checks.__all__ if n.startswith("check_")):
+        assert f"{name}(" in text, f"{name} is not used by any chapter"
+    guide = (ROOT / "book" / "instructor_guide.md").read_text()
+    for name in (n for n in checks.__all__ if n.startswith("check_")):
+        assert f"`{name}`" in guide, f"the instructor guide does not list {name}"
+
+
+def test_every_chapter_has_measured_budgets():
+    """book/compute_budget.json (make measure) covers every chapter in the smoke and cpu profiles."""
+    budget = json.loads((ROOT / "book" / "compute_budget.json").read_text())
+    for profile in ("smoke", "cpu"):
+        runs = budget["profiles"][profile]
+        for nb in NOTEBOOKS:
+            assert nb.stem in runs, f"{nb.stem} has no {profile} measurement: run `make measure`"
+            assert runs[nb.stem]["seconds"] > 0 and runs[nb.stem]["peak_mib"] > 0
+        assert budget["machines"][profile]["processor"]

@@ -7,7 +7,8 @@ of the chapter's code. A badge whose hash no longer matches the chapter says tha
 measurement belongs to an earlier version. Nothing here is typed by hand.
 
 - Every page under ``notebooks/`` gets a line of badges under its title.
-- The directive ``{compute-table}`` renders all chapters and profiles as a table.
+- The directive ``{compute-table}`` renders all chapters and profiles as a table, with a
+  reading time computed from the number of words of prose (at 150 words a minute).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 PROFILES = ("smoke", "cpu", "gpu")
+WORDS_PER_MINUTE = 150  # technical prose with maths and figures: slower than the usual 200-250
 STYLE = ("display:inline-block;margin:0 .4em .3em 0;padding:.1em .55em;border-radius:.8em;font-size:.82em;"
          "border:1px solid {border};background:{background};color:#222")
 COLOURS = {"smoke": ("#b9c6d8", "#eef3fa"), "cpu": ("#9fd0a8", "#eaf7ec"), "gpu": ("#e0c48f", "#fbf3e2")}
@@ -100,8 +102,11 @@ class ComputeTable(SphinxDirective):
         rows = []
         for nb in notebooks:
             self.env.note_dependency(str(nb))
-            title = nbformat.read(nb, as_version=4).cells[0].source.splitlines()[0].lstrip("# ").strip()
-            cells = "".join(f'<td title="{html.escape(_cell(self.env.app, budget, nb.stem, p)[1])}">'
+            notebook = nbformat.read(nb, as_version=4)
+            title = notebook.cells[0].source.splitlines()[0].lstrip("# ").strip()
+            words = sum(len(c.source.split()) for c in notebook.cells if c.cell_type == "markdown")
+            reading = f"<td>{max(round(words / WORDS_PER_MINUTE), 1)} min ({words:,} words)</td>"
+            cells = reading + "".join(f'<td title="{html.escape(_cell(self.env.app, budget, nb.stem, p)[1])}">'
                             f"{html.escape(_cell(self.env.app, budget, nb.stem, p)[0])}</td>" for p in PROFILES)
             rows.append(f"<tr><td>{int(nb.stem[:2])}</td><td>{html.escape(title)}</td>{cells}</tr>")
         machines = budget.get("machines", {})
@@ -109,7 +114,7 @@ class ComputeTable(SphinxDirective):
             f"<li><b>{p}</b>: {html.escape(str(m.get('processor')))}, {m.get('cpus')} CPUs, "
             f"{m.get('memory_gib')} GiB{', ' + html.escape(m['gpu']) if m.get('gpu') else ', no GPU'}; "
             f"torch {html.escape(str(m.get('torch')))}</li>" for p, m in machines.items())
-        table = ('<table class="table compute-table"><thead><tr><th>#</th><th>chapter</th>'
+        table = ('<table class="table compute-table"><thead><tr><th>#</th><th>chapter</th><th>reading</th>'
                  + "".join(f"<th>{p}</th>" for p in PROFILES) + "</tr></thead><tbody>" + "".join(rows)
                  + f"</tbody></table><p>Measured on:</p><ul>{notes}</ul>")
         self.env.note_dependency(str(_root(self.env.app) / "book" / "compute_budget.json"))

@@ -1,5 +1,9 @@
 """Evaluation: the paper's top-1 and top-5 error rates, and ten-crop testing.
 
+Also a command line, ``alexnet-eval`` (``python -m alexnet_lib.evaluate``): the errors of
+a trainer checkpoint, or of torchvision's pretrained weights, on a dataset, with the
+centre crop or ten crops, per-class errors and the confusion matrix written as JSON.
+
 "On ImageNet, it is customary to report two error rates: top-1 and top-5, where the
 top-5 error rate is the fraction of test images for which the correct label is not
 among the five labels considered most probable by the model" (section 2 of the paper).
@@ -11,7 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "per_class_error", "ten_crop", "ten_crop_probabilities", "topk_error"]
+__all__ = ["confusion_matrix", "evaluate_model", "main", "per_class_error", "ten_crop", "ten_crop_probabilities",
+           "topk_error"]
 
 
 def topk_error(logits, targets, ks: Sequence[int] = (1, 5)) -> dict[int, float]:
@@ -115,3 +120,127 @@ def per_class_error(logits, targets, k: int = 1) -> np.ndarray:
         rows = labels == c
         out[c] = topk_error(scores[rows], labels[rows], ks=(k,))[k]
     return out
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def evaluate_model(model, loader, *, device: str = "cpu", ten_crop_size: int | None = None,
+                   progress: bool = True) -> dict[str, object]:
+    """Top-1/top-5 error, per-class top-1 error and confusion matrix of ``model`` on ``loader``.
+
+    With ``ten_crop_size``, the loader's images must be larger than that (the paper: 256)
+    and predictions are averaged over ten crops; otherwise the images are used as they are.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    model = model.to(device).eval()
+    scores, targets = [], []
+    with torch.no_grad():
+        for x, y in tqdm(loader, disable=not progress, desc="evaluating", leave=False):
+            x = x.to(device)
+            if ten_crop_size:
+                p = ten_crop_probabilities(model, x, ten_crop_size)
+            else:
+                p = model(x).float().softmax(dim=1)
+            scores.append(p.cpu())
+            targets.append(torch.as_tensor(y))
+    probabilities, labels = torch.cat(scores), torch.cat(targets)
+    classes = probabilities.shape[1]
+    ks = (1, 5) if classes >= 5 else (1,)
+    errors = topk_error(probabilities, labels, ks=ks)
+    return {
+        "images": len(labels),
+        "method": f"ten crops of {ten_crop_size}" if ten_crop_size else "one view",
+        **{f"top{k}_error": e for k, e in errors.items()},
+        "per_class_top1_error": [None if np.isnan(e) else float(e) for e in per_class_error(probabilities, labels)],
+        "confusion_matrix": confusion_matrix(probabilities.argmax(dim=1), labels, classes).tolist(),
+    }
+
+
+def _checkpoint_model_and_data(path: str, data: str | None, batch_size: int, ten_crop: bool):
+    """The model of a trainer checkpoint, the validation set it was trained against, and the ten-crop size."""
+    import torch
+
+    from . import train
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # torch raises several kinds for a file that is not a checkpoint
+        raise train.TrainError(f"{path} cannot be read as a checkpoint ({type(err).__name__}: {err})") from err
+    if not isinstance(payload, dict) or "config" not in payload or "model" not in payload:
+        raise train.TrainError(f"{path} is not a checkpoint written by alexnet-train")
+    cfg = train.Config(**{**payload["config"], "data": data or payload["config"].get("data"), "progress": False})
+    crop = cfg.image_size or (227 if cfg.model == "paper" else 224)
+    if ten_crop and cfg.dataset == "imagefolder":
+        from . import data as data_mod
+
+        val = data_mod.imagenet_folder(cfg.data, "val", transform=data_mod.paper_transform(
+            False, crop=256, scale=256))
+        classes = len(val.classes)
+    else:
+        if ten_crop:
+            raise train.TrainError("--ten-crop needs --dataset imagefolder images (256 px before cropping)")
+        _, val, classes, _ = train.build_data(cfg)
+    model = train.build_model(cfg, classes)
+    model.load_state_dict(payload["model"])
+    loader = torch.utils.data.DataLoader(val, batch_size=batch_size, shuffle=False)
+    return model, loader, (crop if ten_crop else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``alexnet-eval``: errors of a checkpoint or of torchvision's pretrained AlexNet."""
+    import argparse
+    import json
+    import sys
+
+    import torch
+
+    parser = argparse.ArgumentParser(prog="alexnet-eval", description=main.__doc__)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="a checkpoint written by alexnet-train (last.pt)")
+    source.add_argument("--pretrained", action="store_true", help="torchvision's ImageNet weights")
+    parser.add_argument("--data", default=None, help="data folder (imagefolder: holds val/<wnid>/)")
+    parser.add_argument("--ten-crop", action="store_true", help="average over the paper's ten crops")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--output", default=None, help="write the full results (with the confusion matrix) as JSON")
+    parser.add_argument("--no-progress", dest="progress", action="store_false")
+    args = parser.parse_args(argv)
+    from . import data as data_mod
+    from . import datasets, train
+
+    try:
+        if args.pretrained:
+            from .pretrained import load_torchvision_alexnet
+
+            if args.data is None:
+                parser.error("--pretrained needs --data, an ImageNet folder with val/<wnid>/")
+            model = load_torchvision_alexnet(progress=args.progress)
+            crop = 256 if args.ten_crop else 224
+            val = data_mod.imagenet_folder(args.data, "val", transform=data_mod.paper_transform(False, crop))
+            if len(val.classes) != 1000:
+                parser.error(f"{args.data}/val has {len(val.classes)} classes; the pretrained model scores ImageNet's 1000")
+            loader = torch.utils.data.DataLoader(val, batch_size=args.batch_size, shuffle=False)
+            ten_crop_size = 224 if args.ten_crop else None
+        else:
+            model, loader, ten_crop_size = _checkpoint_model_and_data(args.checkpoint, args.data, args.batch_size,
+                                                                      args.ten_crop)
+        result = evaluate_model(model, loader, device=args.device, ten_crop_size=ten_crop_size,
+                                progress=args.progress)
+    except (train.TrainError, datasets.DataNotFound, data_mod.BadImage, FileNotFoundError) as err:
+        print(f"alexnet-eval: error: {err}", file=sys.stderr)
+        return 2
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump(result, f)
+    summary = {k: v for k, v in result.items() if k not in ("per_class_top1_error", "confusion_matrix")}
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
