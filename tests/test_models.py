@@ -69,3 +69,14 @@ def test_small_variant_for_32px():
     assert model(torch.zeros(4, 3, 32, 32)).shape == (4, 10)
     assert model(torch.zeros(1, 3, 64, 64)).shape == (1, 10)
     assert count_parameters(model) < 10_000_000
+
+
+def test_small_width():
+    quarter = AlexNet(num_classes=10, variant="small", width=0.25)
+    assert quarter.features.conv1.out_channels == 16 and quarter.classifier.fc6.out_features == 256
+    assert quarter(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    assert count_parameters(quarter) < count_parameters(AlexNet(num_classes=10, variant="small")) / 10
+    with pytest.raises(ValueError, match="variant='small' only"):
+        AlexNet(variant="paper", width=0.5)
+    with pytest.raises(ValueError, match="positive"):
+        AlexNet(variant="small", width=0)

@@ -172,3 +172,23 @@ def test_two_processes_match_one(tmp_path):
     for key in ("train_top1_error", "val_top1_error", "val_top5_error"):
         assert [h[key] for h in ha] == [h[key] for h in hb], key
     assert torch.load(tmp_path / "two" / train.CHECKPOINT, weights_only=True)["world"] == 2
+
+
+def test_subset_width_and_plot(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    folder = run(tmp_path, "w", width=0.25, train_subset=40, epochs=2)
+    history = train.load_history(folder)
+    assert len(history) == 2
+    state = torch.load(folder / train.CHECKPOINT, weights_only=True)
+    assert state["model"]["features.conv1.weight"].shape[0] == 16
+    assert state["state"]["step"] == 2 * 3  # 40 images in batches of 16: three steps an epoch
+    fig = train.plot_history(folder, title="t")
+    assert len(fig.axes) == 3
+    with pytest.raises(TrainError, match="--train-subset must be between 1 and 128"):
+        run(tmp_path, "bad", train_subset=500)
+    with pytest.raises(TrainError, match="no metrics"):
+        train.load_history(tmp_path / "nothing")
+    with pytest.raises(TrainError, match="width applies"):
+        run(tmp_path, "bad2", model="torchvision", width=0.5, image_size=64)

@@ -94,6 +94,8 @@ class Config:
     synthetic_size: int = 2048
     progress: bool = True
     dropout: float = 0.5
+    width: float = 1.0
+    train_subset: int | None = None
 
     def resolved(self) -> Config:
         """A copy with the recipe's defaults filled in for every setting left unset."""
@@ -253,7 +255,10 @@ def build_model(cfg: Config, num_classes: int) -> nn.Module:
         raise TrainError(f"unknown model {cfg.model!r}: use one of {sorted(MODELS)}")
     if not 0 <= cfg.dropout < 1:
         raise TrainError(f"--dropout must be in [0, 1), got {cfg.dropout}")
-    return AlexNet(num_classes=num_classes, variant=MODELS[cfg.model], dropout=cfg.dropout)
+    try:
+        return AlexNet(num_classes=num_classes, variant=MODELS[cfg.model], dropout=cfg.dropout, width=cfg.width)
+    except ValueError as err:
+        raise TrainError(str(err)) from err
 
 
 # --- checkpoints ---------------------------------------------------------------------
@@ -436,6 +441,11 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
     torch.manual_seed(cfg.seed)  # the same initial weights in every process
 
     train_set, val_set, classes, source = build_data(cfg)
+    if cfg.train_subset is not None:
+        if not 0 < cfg.train_subset <= len(train_set):
+            raise TrainError(f"--train-subset must be between 1 and {len(train_set)} (the training set), "
+                             f"got {cfg.train_subset}")
+        train_set = torch.utils.data.Subset(train_set, range(cfg.train_subset))
     if cfg.num_classes is not None and cfg.num_classes != classes:
         raise TrainError(f"--num-classes {cfg.num_classes} does not match the data: {source} has {classes} classes")
     model = build_model(cfg, classes).to(device)
@@ -536,6 +546,44 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
     return state.history
 
 
+def load_history(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The per-epoch metrics a run wrote to ``folder/metrics.json``."""
+    path = Path(folder) / "metrics.json"
+    if not path.exists():
+        raise TrainError(f"no metrics at {path}: has a run finished an epoch in {folder}?")
+    return json.loads(path.read_text())
+
+
+def plot_history(history: list[dict[str, Any]] | str | os.PathLike[str], title: str | None = None):
+    """Loss, top-1 error and learning rate per epoch (from ``train`` or a checkpoint folder); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    if not isinstance(history, list):
+        history = load_history(history)
+    epochs = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    axes[0].plot(epochs, [h["train_loss"] for h in history], "o-", label="training")
+    axes[0].plot(epochs, [h["val_loss"] for h in history], "o-", label="validation")
+    axes[0].set_ylabel("cross-entropy loss")
+    axes[1].plot(epochs, [100 * h["train_top1_error"] for h in history], "o-", label="training")
+    axes[1].plot(epochs, [100 * h["val_top1_error"] for h in history], "o-", label="validation (top-1)")
+    if "val_top5_error" in history[0]:
+        axes[1].plot(epochs, [100 * h["val_top5_error"] for h in history], "o--", label="validation (top-5)")
+    axes[1].set_ylabel("error (%)")
+    axes[2].plot(epochs, [h["lr"] for h in history], "o-", color="C3")
+    axes[2].set_yscale("log")
+    axes[2].set_ylabel("learning rate")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    axes[1].legend()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def parse_args(argv: list[str] | None = None) -> Config:
     parser = argparse.ArgumentParser(prog="alexnet-train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -569,6 +617,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--synthetic-size", type=int, default=d.synthetic_size)
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     parser.add_argument("--dropout", type=float, default=d.dropout, help="dropout probability in fc6 and fc7")
+    parser.add_argument("--width", type=float, default=d.width, help="channel multiplier of the small model")
+    parser.add_argument("--train-subset", type=int, default=None,
+                        help="train on the first N training images only (quick experiments)")
     args = parser.parse_args(argv)
     return Config(**vars(args))
 
