@@ -25,13 +25,14 @@ endif
 export PYTHONUNBUFFERED := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book measure test test-lib test-notebooks test-book test-browser bench student lab clean distclean
+.PHONY: help install book pdf measure test test-lib test-notebooks test-book test-browser bench student lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
 	@echo "make test       run all tests: library, notebooks (nbval, smoke profile), strict book build, browser"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
+	@echo "make pdf        build the book as a PDF into _build/latex (needs a TeX installation)"
 	@echo "make measure    measure every chapter's run time and peak memory per profile (badges, guide)"
 	@echo "make student    write the student edition of the notebooks (solutions removed) into student/"
 	@echo "make install    create .venv and install the library with its book and test extras"
@@ -50,6 +51,15 @@ book: $(INSTALLED)
 	@$(STAGE) book-build env ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . ; \
 	rc=$$?; $(STAGE) --summary; \
 	[ $$rc -eq 0 ] && echo "The book is in _build/html/index.html"; exit $$rc
+
+# The book as a PDF (LaTeX via XeLaTeX); needs TeX: on Debian/Ubuntu
+#   apt-get install texlive-xetex texlive-latex-extra texlive-fonts-extra latexmk xindy
+pdf: $(INSTALLED)
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v xindy >/dev/null || { \
+		echo "make pdf needs TeX: apt-get install texlive-xetex texlive-latex-extra texlive-fonts-extra latexmk xindy"; \
+		exit 2; }
+	ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . --builder pdflatex
+	@echo "The PDF is in _build/latex/alexnet-book.pdf"
 
 # Measure every chapter's run time and peak memory (smoke and cpu profiles; gpu where there
 # is a GPU) into book/compute_budget.json, which the chapters' badges and the guide show.
