@@ -23,6 +23,9 @@ ifneq ($(wildcard $(SHARED_DATA)/cifar10_subset.npz),)
 export ALEXNET_DATA_DIR ?= $(SHARED_DATA)
 endif
 export PYTHONUNBUFFERED := 1
+# Book builds (static pages) show no progress bars: a bar cannot move in a static page,
+# and an empty one leaves a blank box. Interactive runs keep them.
+BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help install book pdf measure test test-lib test-notebooks test-book test-browser bench student lab clean distclean
@@ -48,7 +51,7 @@ install:
 	@$(MAKE) --no-print-directory $(INSTALLED)
 
 book: $(INSTALLED)
-	@$(STAGE) book-build env ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . ; \
+	@$(STAGE) book-build env $(BUILD_ENV) ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . ; \
 	rc=$$?; $(STAGE) --summary; \
 	[ $$rc -eq 0 ] && echo "The book is in _build/html/index.html"; exit $$rc
 
@@ -58,7 +61,7 @@ pdf: $(INSTALLED)
 	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v xindy >/dev/null || { \
 		echo "make pdf needs TeX: apt-get install texlive-xetex texlive-latex-extra texlive-fonts-extra latexmk xindy"; \
 		exit 2; }
-	ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . --builder pdflatex
+	$(BUILD_ENV) ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . --builder pdflatex
 	@echo "The PDF is in _build/latex/alexnet-book.pdf"
 
 # Measure every chapter's run time and peak memory (smoke and cpu profiles; gpu where there
@@ -86,7 +89,7 @@ test-notebooks: $(INSTALLED)
 
 test-book: $(INSTALLED)
 	rm -rf _build/test
-	ALEXNET_PROFILE=smoke $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/test
+	$(BUILD_ENV) ALEXNET_PROFILE=smoke $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/test
 
 test-browser: $(INSTALLED)
 	ALEXNET_SITE=$(TEST_SITE) $(BIN)/pytest -q -m browser tests

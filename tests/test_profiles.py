@@ -55,3 +55,15 @@ def test_setup_seeds(monkeypatch):
     a = (np.random.rand(), torch.rand(1).item())
     alexnet_lib.setup(seed=3, quiet=True)
     assert (np.random.rand(), torch.rand(1).item()) == a
+
+
+def test_progress_bars_follow_tqdm_disable(monkeypatch):
+    from alexnet_lib.profiles import progress_bars_off
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert not progress_bars_off()
+    for value in ("1", "true", "TRUE"):
+        monkeypatch.setenv("TQDM_DISABLE", value)
+        assert progress_bars_off()
+    monkeypatch.setenv("TQDM_DISABLE", "0")
+    assert not progress_bars_off()

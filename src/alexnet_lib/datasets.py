@@ -162,8 +162,10 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeou
         total = int(response.headers.get("Content-Length") or 0) or None
         from tqdm.auto import tqdm
 
+        from .profiles import progress_bars_off
+
         with response, os.fdopen(fd, "wb") as out, tqdm(
-            total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress
+            total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress or progress_bars_off()
         ) as bar:
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)

@@ -135,10 +135,12 @@ def evaluate_model(model, loader, *, device: str = "cpu", ten_crop_size: int | N
     import torch
     from tqdm.auto import tqdm
 
+    from .profiles import progress_bars_off
+
     model = model.to(device).eval()
     scores, targets = [], []
     with torch.no_grad():
-        for x, y in tqdm(loader, disable=not progress, desc="evaluating", leave=False):
+        for x, y in tqdm(loader, disable=not progress or progress_bars_off(), desc="evaluating", leave=False):
             x = x.to(device)
             if ten_crop_size:
                 p = ten_crop_probabilities(model, x, ten_crop_size)

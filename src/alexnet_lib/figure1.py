@@ -158,6 +158,8 @@ def train_to_error(
     import torch.nn.functional as F
     from tqdm.auto import tqdm
 
+    from .profiles import progress_bars_off
+
     torch.manual_seed(seed)
     model = four_layer_cnn(activation, width=width, convs_per_stage=convs_per_stage, init=init).to(x.device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -166,7 +168,8 @@ def train_to_error(
                     convs_per_stage=convs_per_stage, init=init, n_train=len(y), give_up=give_up)
     result = RunResult(activation, lr, seed, target=target, settings=settings)
     start = time.perf_counter()
-    bar = tqdm(range(max_epochs), desc=f"{activation} lr={lr:g} seed={seed}", disable=not progress, leave=False)
+    bar = tqdm(range(max_epochs), desc=f"{activation} lr={lr:g} seed={seed}",
+               disable=not progress or progress_bars_off(), leave=False)
     for _ in bar:
         order = torch.randperm(len(y), generator=generator).to(x.device)
         wrong, diverged = 0, False

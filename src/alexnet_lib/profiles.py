@@ -28,6 +28,15 @@ import numpy as np
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
 ENV_VAR = "ALEXNET_PROFILE"
 
+
+def progress_bars_off() -> bool:
+    """True when ``TQDM_DISABLE`` is set (to 1 or true): no progress bars anywhere.
+
+    The book's builds set it: a static page cannot show a live bar, and an empty one
+    leaves a blank box. The library's own bars follow it like tqdm's defaults do.
+    """
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
+
 T = TypeVar("T")
 
 

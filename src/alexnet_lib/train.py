@@ -48,6 +48,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from .models import AlexNet
+from .profiles import progress_bars_off
 
 RECIPES: dict[str, dict[str, Any]] = {
     "paper": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128, "epochs": 90,
@@ -495,7 +496,8 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
         model.train()
         start = time.perf_counter() - state.seconds
         bar = tqdm(train_loader, total=batches_per_epoch, initial=state.batch,
-                   disable=not (cfg.progress and place.main), desc=f"epoch {state.epoch + 1}/{cfg.epochs}", leave=False)
+                   disable=not (cfg.progress and place.main) or progress_bars_off(),
+                   desc=f"epoch {state.epoch + 1}/{cfg.epochs}", leave=False)
         for x, y in bar:
             x, y = _to_device(x, y, device, cfg)
             # Each process's loss is its sum over the global batch's size, times the number of
