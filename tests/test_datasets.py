@@ -206,3 +206,17 @@ def test_imagenet_samples_found_or_announced(tmp_path, monkeypatch, no_cache):
     fallback = datasets.load_imagenet_samples(fallback_ok=True, limit=2)
     assert "not found" in fallback.source and "instead" in fallback.source and len(fallback) == 2
     assert all(img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8 for img in fallback.images)
+
+
+def test_sha256sums_agree_with_the_library():
+    from alexnet_lib import pretrained
+
+    listed = {}
+    for line in (Path(__file__).resolve().parents[1] / "data" / "SHA256SUMS").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, name = line.split()
+            listed[name] = digest
+    assert listed == {
+        "cifar-10-python.tar.gz": datasets.CIFAR10_SHA256,
+        f"weights/{pretrained.TORCHVISION_FILE}": pretrained.TORCHVISION_SHA256_PREFIX,
+    }
