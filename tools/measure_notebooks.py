@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import platform
@@ -30,14 +29,9 @@ import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from compute_badges import code_hash  # noqa: E402  (the pages compare this same hash)
 RESULTS = ROOT / "book" / "compute_budget.json"
-
-
-def code_hash(path: Path) -> str:
-    """SHA-256 (first 12 hex digits) of the notebook's code cells: what a measurement belongs to."""
-    nb = nbformat.read(path, as_version=4)
-    code = "\n\x00".join(c.source for c in nb.cells if c.cell_type == "code")
-    return hashlib.sha256(code.encode()).hexdigest()[:12]
 
 
 def _tree_rss(pid: int) -> int:
@@ -81,7 +75,7 @@ def measure(path: Path, profile: str, timeout: int = 1200) -> dict[str, object]:
             seconds = time.perf_counter() - start
             stop.set()
             sampler.join()
-    return {"seconds": round(seconds, 1), "peak_mib": round(peak / 2**20), "code": code_hash(path),
+    return {"seconds": round(seconds, 1), "peak_mib": round(peak / 2**20), "code": code_hash(nb),
             "date": datetime.date.today().isoformat()}
 
 

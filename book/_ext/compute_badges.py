@@ -40,8 +40,11 @@ def _load(app: Sphinx) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _code_hash(path: Path) -> str:
-    nb = nbformat.read(path, as_version=4)
+def code_hash(nb: nbformat.NotebookNode) -> str:
+    """SHA-256 (first 12 hex digits) of a notebook's code cells: what a measurement belongs to.
+
+    ``tools/measure_notebooks.py`` records it with each measurement; pages compare it.
+    """
     code = "\n\x00".join(c.source for c in nb.cells if c.cell_type == "code")
     return hashlib.sha256(code.encode()).hexdigest()[:12]
 
@@ -50,8 +53,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def _cell(app: Sphinx, budget: dict[str, Any], stem: str, profile: str) -> tuple[str, str]:
-    """(short text, longer explanation) for one chapter and profile."""
+def _cell(budget: dict[str, Any], stem: str, current: str | None, profile: str) -> tuple[str, str]:
+    """(short text, longer explanation) for one chapter (whose code hash is ``current``) and profile."""
     run = budget.get("profiles", {}).get(profile, {}).get(stem)
     if run is None:
         return "not measured yet", f"No {profile} run has been measured for this chapter."
@@ -60,8 +63,7 @@ def _cell(app: Sphinx, budget: dict[str, Any], stem: str, profile: str) -> tuple
         f", {where['gpu']}" if where.get("gpu") else "")
     text = f"{_duration(run['seconds'])} · {run['peak_mib']:,} MiB"
     note = f"Measured on {run['date']} on {machine}: wall time and peak memory of the kernel."
-    notebook = _root(app) / "notebooks" / f"{stem}.ipynb"
-    if notebook.exists() and _code_hash(notebook) != run.get("code"):
+    if current is not None and current != run.get("code"):
         text += " (earlier version)"
         note += " The chapter's code has changed since."
     return text, note
@@ -69,9 +71,11 @@ def _cell(app: Sphinx, budget: dict[str, Any], stem: str, profile: str) -> tuple
 
 def _badges(app: Sphinx, stem: str) -> str:
     budget = _load(app)
+    notebook = _root(app) / "notebooks" / f"{stem}.ipynb"
+    current = code_hash(nbformat.read(notebook, as_version=4)) if notebook.exists() else None
     parts = []
     for profile in PROFILES:
-        text, note = _cell(app, budget, stem, profile)
+        text, note = _cell(budget, stem, current, profile)
         border, background = COLOURS[profile]
         parts.append(f'<span class="compute-badge compute-{profile}" title="{html.escape(note)}" '
                      f'style="{STYLE.format(border=border, background=background)}">'
@@ -106,8 +110,12 @@ class ComputeTable(SphinxDirective):
             title = notebook.cells[0].source.splitlines()[0].lstrip("# ").strip()
             words = sum(len(c.source.split()) for c in notebook.cells if c.cell_type == "markdown")
             reading = f"<td>{max(round(words / WORDS_PER_MINUTE), 1)} min ({words:,} words)</td>"
-            cells = reading + "".join(f'<td title="{html.escape(_cell(self.env.app, budget, nb.stem, p)[1])}">'
-                            f"{html.escape(_cell(self.env.app, budget, nb.stem, p)[0])}</td>" for p in PROFILES)
+            current = code_hash(notebook)
+            cells = reading
+            for profile in PROFILES:
+                text, note = _cell(budget, nb.stem, current, profile)
+                cells += f'<td title="{html.escape(note)}">{html.escape(text)}</td>'
+
             rows.append(f"<tr><td>{int(nb.stem[:2])}</td><td>{html.escape(title)}</td>{cells}</tr>")
         machines = budget.get("machines", {})
         notes = "".join(

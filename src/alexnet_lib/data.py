@@ -296,6 +296,20 @@ def sort_imagenet_val(val_dir: str | os.PathLike[str], labels_file: str | os.Pat
 # --- the paper's pipeline ----------------------------------------------------------------
 
 
+def _square(scale: int) -> list[Callable]:
+    """The paper's first steps: shorter side to ``scale``, then the central ``scale x scale`` square."""
+    from torchvision.transforms import v2
+
+    return [v2.Resize(scale, antialias=True), v2.CenterCrop(scale)]
+
+
+def _patch(train: bool, crop: int) -> list[Callable]:
+    """A random ``crop x crop`` patch and a random flip for training; the central patch for testing."""
+    from torchvision.transforms import v2
+
+    return [v2.RandomCrop(crop), v2.RandomHorizontalFlip()] if train else [v2.CenterCrop(crop)]
+
+
 class SubtractMeanImage:
     """Subtract a fixed mean image ``(3, 256, 256)`` from a float image of the same size (the paper)."""
 
@@ -335,10 +349,10 @@ def paper_transform(train: bool, crop: int = 224, *, normalize: str = "channel",
         raise ValueError("normalize='image' needs mean_image, e.g. from image_statistics(...)['mean_image']")
     if not 0 < crop <= scale:
         raise ValueError(f"crop must be between 1 and scale={scale}, got {crop}")
-    steps: list[Callable] = [v2.Resize(scale, antialias=True), v2.CenterCrop(scale)]
+    steps = _square(scale)
     if normalize == "image":
         steps += [v2.ToDtype(torch.float32, scale=True), SubtractMeanImage(mean_image)]
-    steps += [v2.RandomCrop(crop), v2.RandomHorizontalFlip()] if train else [v2.CenterCrop(crop)]
+    steps += _patch(train, crop)
     if normalize != "image":
         steps.append(v2.ToDtype(torch.float32, scale=True))
     if lighting is not None and train:
@@ -365,7 +379,7 @@ def image_statistics(images: Iterable[torch.Tensor], scale: int = 256) -> dict[s
     """
     from torchvision.transforms import v2
 
-    prepare = v2.Compose([v2.Resize(scale, antialias=True), v2.CenterCrop(scale)])
+    prepare = v2.Compose(_square(scale))
     total = torch.zeros(3, scale, scale, dtype=torch.float64)
     n = 0
     pixels = []
@@ -394,9 +408,7 @@ def uint8_transform(train: bool, crop: int = 224, scale: int = 256) -> Callable[
     """
     from torchvision.transforms import v2
 
-    steps: list[Callable] = [v2.Resize(scale, antialias=True), v2.CenterCrop(scale)]
-    steps += [v2.RandomCrop(crop), v2.RandomHorizontalFlip()] if train else [v2.CenterCrop(crop)]
-    return v2.Compose(steps)
+    return v2.Compose(_square(scale) + _patch(train, crop))
 
 
 def to_float_batch(batch: torch.Tensor, device: str | torch.device | None = None,

@@ -133,20 +133,26 @@ class TwoGPUAlexNet(nn.Module):
 
     # --- converting from and to the grouped single-device model -------------------------
 
+    def _split_layers(self, model: AlexNet) -> list[tuple[nn.Module, tuple[nn.Module, nn.Module]]]:
+        """Each layer of the grouped model that the towers split, with its two halves (tower 0's first)."""
+        f, c = model.features, model.classifier
+        t0, t1 = self.towers
+        return [
+            (f.conv1, (t0.front.conv1, t1.front.conv1)), (f.conv2, (t0.front.conv2, t1.front.conv2)),
+            (f.conv3, (t0.middle.conv3, t1.middle.conv3)), (f.conv4, (t0.middle.conv4, t1.middle.conv4)),
+            (f.conv5, (t0.middle.conv5, t1.middle.conv5)), (c.fc6, (t0.fc6.fc6, t1.fc6.fc6)),
+            (c.fc7, (t0.fc7.fc7, t1.fc7.fc7)),
+        ]
+
     @torch.no_grad()
     def _copy_from(self, model: AlexNet) -> None:
-        f, c = model.features, model.classifier
-        for i, tower in enumerate(self.towers):
-            pairs = [
-                (tower.front.conv1, f.conv1, 48), (tower.front.conv2, f.conv2, 128),
-                (tower.middle.conv3, f.conv3, 192), (tower.middle.conv4, f.conv4, 192),
-                (tower.middle.conv5, f.conv5, 128), (tower.fc6.fc6, c.fc6, 2048), (tower.fc7.fc7, c.fc7, 2048),
-            ]
-            for half, whole, n in pairs:
+        for whole, halves in self._split_layers(model):
+            n = halves[0].weight.shape[0]  # output channels or neurons per tower
+            for i, half in enumerate(halves):
                 half.weight.copy_(whole.weight[i * n:(i + 1) * n])
                 half.bias.copy_(whole.bias[i * n:(i + 1) * n])
-        self.fc8.weight.copy_(c.fc8.weight)
-        self.fc8.bias.copy_(c.fc8.bias)
+        self.fc8.weight.copy_(model.classifier.fc8.weight)
+        self.fc8.bias.copy_(model.classifier.fc8.bias)
 
     @classmethod
     def from_alexnet(cls, model: AlexNet, devices: Sequence[str | torch.device] = ("cuda:0", "cuda:1")
@@ -170,17 +176,9 @@ class TwoGPUAlexNet(nn.Module):
     def to_alexnet(self) -> AlexNet:
         """Join the two towers into a grouped single-device model on the CPU."""
         model = AlexNet(self.num_classes, variant="paper", dropout=self.towers[0].fc6.drop6.p)
-        f, c = model.features, model.classifier
-        t0, t1 = self.towers
-        pairs = [
-            (f.conv1, t0.front.conv1, t1.front.conv1), (f.conv2, t0.front.conv2, t1.front.conv2),
-            (f.conv3, t0.middle.conv3, t1.middle.conv3), (f.conv4, t0.middle.conv4, t1.middle.conv4),
-            (f.conv5, t0.middle.conv5, t1.middle.conv5), (c.fc6, t0.fc6.fc6, t1.fc6.fc6),
-            (c.fc7, t0.fc7.fc7, t1.fc7.fc7),
-        ]
-        for whole, a, b in pairs:
-            whole.weight.copy_(torch.cat([a.weight.cpu(), b.weight.cpu()]))
-            whole.bias.copy_(torch.cat([a.bias.cpu(), b.bias.cpu()]))
-        c.fc8.weight.copy_(self.fc8.weight.cpu())
-        c.fc8.bias.copy_(self.fc8.bias.cpu())
+        for whole, halves in self._split_layers(model):
+            whole.weight.copy_(torch.cat([h.weight.cpu() for h in halves]))
+            whole.bias.copy_(torch.cat([h.bias.cpu() for h in halves]))
+        model.classifier.fc8.weight.copy_(self.fc8.weight.cpu())
+        model.classifier.fc8.bias.copy_(self.fc8.bias.cpu())
         return model.train(self.training)

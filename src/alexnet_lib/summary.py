@@ -78,7 +78,7 @@ def _macs(module: nn.Module, out: torch.Tensor) -> int:
 
 
 def layer_table(model: nn.Module, input_size: Sequence[int] = (3, 227, 227)) -> list[LayerRow]:
-    """Run one ``input_size`` image through ``model`` (in eval mode, on the CPU) and tabulate its layers.
+    """Run one ``input_size`` image through ``model`` (in eval mode, on its device) and tabulate its layers.
 
     The model is left in the training mode it was in. Layers that run more than once are
     listed once per call.

@@ -500,14 +500,14 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
                    desc=f"epoch {state.epoch + 1}/{cfg.epochs}", leave=False)
         for x, y in bar:
             x, y = _to_device(x, y, device, cfg)
-            # Each process's loss is its sum over the global batch's size, times the number of
-            # processes: averaging the gradients (what DDP does) then gives the global mean.
-            share = place.world / batches.global_size(state.batch)
             try:
                 with _autocast(device, cfg.amp):
                     logits = model(x)
                     loss_sum = F.cross_entropy(logits.float(), y, reduction="sum")
-                    loss = loss_sum * share if place.world > 1 else loss_sum / len(y)
+                    # Each process's sum over the global batch's size, times the number of processes:
+                    # averaging the gradients (what DDP does) then gives the global mean. With one
+                    # process this is the batch mean, loss_sum * 1 / len(y), to the last bit.
+                    loss = loss_sum * place.world / batches.global_size(state.batch)
                 scaler.scale(loss / cfg.accumulate).backward()
             except torch.cuda.OutOfMemoryError as err:
                 raise TrainError(f"out of GPU memory with --batch-size {cfg.batch_size}; try "
