@@ -387,6 +387,274 @@ def format_data(result: dict[str, Any]) -> str:
     ])
 
 
+# --- training ---------------------------------------------------------------------------
+
+TRAIN_MODES: dict[str, dict[str, Any]] = {
+    # our trainer with its defaults: fp32, contiguous tensors, JPEGs decoded by workers each epoch
+    "plain": {},
+    # bf16 autocast, channels-last, the photos decoded once into uint8 squares (--predecode)
+    "fast": {"amp": "bf16", "channels_last": True, "predecode": True},
+    # the same without bf16, for processors whose bf16 is slower than their fp32
+    "fast_fp32": {"channels_last": True, "predecode": True},
+}
+TRAIN_TARGETS = {"cpu": {"plain": 1.0, "fast": 2.0}, "cuda": {"fast": 3.0}}
+
+
+def _linked_image_folder(images: Path, root: Path, copies: int) -> int:
+    """An ImageNet-style folder of links to the photos, one class per photo (its wnid):
+    ``train/<wnid>/`` holds ``copies`` links to it, ``val/<wnid>/`` one. Returns the class count."""
+    photos = sorted(p for p in images.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+    if not photos:
+        raise FileNotFoundError(f"{images} holds no .jpg/.jpeg/.png images")
+    for photo in photos:
+        wnid = photo.stem.split("_")[0]
+        for split, n in (("train", copies), ("val", 1)):
+            folder = root / split / wnid
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                link = folder / f"{photo.stem}_{i}{photo.suffix}"
+                if not link.exists():
+                    link.symlink_to(photo.resolve())
+    return len({p.stem.split("_")[0] for p in photos})
+
+
+class _StepClock:
+    """Marks the time (and the loader wait) after warm-up steps and after the last step."""
+
+    def __init__(self, device: Any, warmup: int, last: int) -> None:
+        self.device, self.warmup, self.last = device, warmup, last
+        self.marks: dict[int, tuple[float, float]] = {}
+
+    def __call__(self, step: int, data_seconds: float) -> None:
+        if step in (self.warmup, self.last):
+            import torch
+
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            self.marks[step] = (time.perf_counter(), data_seconds)
+
+    def result(self, batch: int) -> tuple[float, float]:
+        """(images per second, share of the time spent waiting for data) between the two marks."""
+        (t0, d0), (t1, d1) = self.marks[self.warmup], self.marks[self.last]
+        return (self.last - self.warmup) * batch / (t1 - t0), (d1 - d0) / (t1 - t0)
+
+
+def _reference_loader(cfg: Any, device: Any) -> Any:
+    """The example's loader: ``ImageFolder`` (PIL) and its training transform, shuffled."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets
+
+    from .data import classic_transform
+
+    dataset = datasets.ImageFolder(str(Path(cfg.data) / "train"), classic_transform(cfg.image_size))
+    return DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=cfg.workers,
+                      pin_memory=device.type == "cuda")
+
+
+def loader_rate(cfg: Any, device: Any, warmup: int, steps: int, reference: bool) -> float:
+    """Images per second that a mode's data pipeline alone delivers to the device, ready for the
+    model (ours: cropped, flipped and normalised there), with no training: the most the training
+    loop could do if the model took no time."""
+    from . import train as trainer
+
+    if reference:
+        loader = _reference_loader(cfg, device)
+
+        def prepare(x: Any, y: Any) -> Any:
+            return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    else:
+        train_set = trainer.build_data(cfg)[0]
+        loader = trainer.batch_loader(train_set, trainer.EpochBatches(len(train_set), cfg.batch_size, cfg.seed),
+                                      cfg, device)
+
+        def prepare(x: Any, y: Any) -> Any:
+            return trainer.prepare_batch(x, y, device, cfg, train=True)
+    clock = _StepClock(device, warmup, warmup + steps)
+    for step, (x, y) in enumerate(loader, 1):
+        prepare(x, y)
+        clock(step, 0.0)
+        if step == warmup + steps:
+            break
+    return clock.result(cfg.batch_size)[0]
+
+
+def reference_train(cfg: Any, classes: int, clock: _StepClock) -> None:
+    """A training loop written like PyTorch's ImageNet example (``examples/imagenet/main.py``).
+
+    ``ImageFolder`` with PIL decoding and ``RandomResizedCrop``, flip, ``ToTensor``,
+    ``Normalize`` in the workers; fp32; at every step the loss is read with ``.item()`` and
+    the top-1/top-5 accuracy computed and accumulated, as the example does for its log.
+    """
+    import torch
+    from torch import nn
+
+    from .train import build_model, pick_device
+
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg, classes).to(device)
+    loader = _reference_loader(cfg, device)
+    criterion = nn.CrossEntropyLoss().to(device)
+    optimizer = torch.optim.SGD(model.parameters(), cfg.lr, momentum=0.9, weight_decay=1e-4)
+    model.train()
+    loss_sum, correct1, correct5, seen, waited = 0.0, 0.0, 0.0, 0, 0.0
+    batches = iter(loader)
+    for step in range(1, cfg.max_steps + 1):
+        start = time.perf_counter()
+        images, target = next(batches)
+        waited += time.perf_counter() - start
+        images, target = images.to(device, non_blocking=True), target.to(device, non_blocking=True)
+        output = model(images)
+        loss = criterion(output, target)
+        top5 = output.topk(5, dim=1).indices
+        hits = top5.eq(target[:, None])
+        correct1 += hits[:, :1].sum().float().item() * 100 / len(target)
+        correct5 += hits.sum().float().item() * 100 / len(target)
+        loss_sum += loss.item() * images.size(0)
+        seen += images.size(0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        clock(step, waited)
+
+
+def bench_train(images: str | os.PathLike[str] | None = None, device: str = "auto", model: str | None = None,
+                width: float | None = None, image_size: int | None = None, batch: int | None = None,
+                steps: int | None = None, warmup: int | None = None, repeats: int = 3, workers: int | None = None,
+                threads: int | None = None, modes: tuple[str, ...] | None = None, compile: bool = False,
+                workdir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Training images per second: our trainer against a loop like PyTorch's ImageNet example.
+
+    The same model (built by the trainer from the same settings and seed), the same photos
+    (``imagenet_samples``: real ImageNet JPEGs, linked many times into an ImageNet-style
+    folder so that no run reaches the end of an epoch), the same batch size, worker count
+    and threads. Each run times the steps after ``warmup`` steps; the runs of the modes
+    alternate and each mode's median over ``repeats`` is reported, with the share of the
+    time the training loop waited for its next batch. Defaults depend on the device: on a
+    GPU, torchvision's AlexNet on 224x224 crops, batch 256; on a CPU, the quarter-width
+    small AlexNet on 64x64 crops, batch 64. Decoding the photos once for the ``fast``
+    modes is done before the timed runs and reported separately.
+    """
+    import tempfile
+
+    import torch
+
+    from . import train as trainer
+
+    dev = trainer.pick_device(device)
+    kind = "cuda" if dev.type == "cuda" else "cpu"
+    gpu = kind == "cuda"
+    model = model or ("torchvision" if gpu else "small")
+    width = width if width is not None else (1.0 if model != "small" else 0.25)
+    image_size = image_size or (224 if model != "small" else 64)
+    batch = batch or (256 if gpu else 64)
+    steps = steps or (40 if gpu else 10)
+    warmup = warmup if warmup is not None else (10 if gpu else 3)
+    workers = workers if workers is not None else (min(os.cpu_count() or 1, 12) if gpu else 2)
+    threads = threads or os.cpu_count() or 1
+    modes = modes or (("plain", "fast") if gpu else ("plain", "fast", "fast_fp32"))
+    unknown = set(modes) - set(TRAIN_MODES)
+    if unknown:
+        raise ValueError(f"unknown modes {sorted(unknown)}: choose from {sorted(TRAIN_MODES)}")
+    folder = Path(images) if images is not None else find_sample_images()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    work = tempfile.TemporaryDirectory(dir=workdir)
+    try:
+        root = Path(work.name) / "images"
+        photos = sum(1 for p in folder.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+        copies = -(-(warmup + steps + 1) * batch // max(photos, 1))
+        classes = _linked_image_folder(folder, root, copies)
+        base = trainer.Config(dataset="imagefolder", data=str(root), model=model, width=width, image_size=image_size,
+                              recipe="torchvision", epochs=1, batch_size=batch, lr=0.01, device=str(dev),
+                              workers=workers, max_steps=warmup + steps, progress=False, download=False,
+                              compile=compile, cache_dir=str(Path(work.name) / "cache"), seed=0)
+        predecode_seconds = None
+        if any(TRAIN_MODES[m].get("predecode") for m in modes):
+            from .data import predecode
+
+            start = time.perf_counter()
+            for split in ("train", "val"):
+                predecode(root / split, base.cache_dir, scale=trainer.square_size(image_size), workers=workers,
+                          progress=False)
+            predecode_seconds = time.perf_counter() - start
+
+        def reference() -> tuple[float, float]:
+            clock = _StepClock(dev, warmup, warmup + steps)
+            reference_train(base, classes, clock)
+            return clock.result(batch)
+
+        def ours(mode: str) -> tuple[float, float]:
+            clock = _StepClock(dev, warmup, warmup + steps)
+            settings = {k: v for k, v in TRAIN_MODES[mode].items()}
+            if mode == "fast" and compile:
+                settings["compile"] = True
+            cfg = trainer.Config(**{**vars(base), **settings,
+                                    "checkpoint_dir": str(Path(work.name) / f"run-{mode}")})
+            trainer.train(cfg, on_step=lambda state: clock(state.step, state.data_seconds))
+            return clock.result(batch)
+
+        runs: dict[str, list[tuple[float, float]]] = {m: [] for m in ("reference", *modes)}
+        for _ in range(repeats):
+            for name in runs:
+                time.sleep(0.2)
+                runs[name].append(reference() if name == "reference" else ours(name))
+        loader_only = {}
+        for name in runs:
+            cfg = trainer.Config(**{**vars(base), **(TRAIN_MODES.get(name, {}))})
+            loader_only[name] = loader_rate(cfg, dev, warmup, steps, reference=name == "reference")
+    finally:
+        torch.set_num_threads(previous)
+        work.cleanup()
+    per_second = {name: statistics.median(r[0] for r in rs) for name, rs in runs.items()}
+    data_wait = {name: statistics.median(r[1] for r in rs) for name, rs in runs.items()}
+    ratios = {m: per_second[m] / per_second["reference"] for m in modes}
+    targets = {m: t for m, t in TRAIN_TARGETS[kind].items() if m in modes}
+    info = machine_info(threads)
+    if gpu:
+        info["gpu"] = torch.cuda.get_device_name(dev)
+    return {
+        "benchmark": "train",
+        "machine": info,
+        "device": kind,
+        "model": model if model != "small" else f"small (width {width})",
+        "image_size": image_size,
+        "batch": batch,
+        "workers": workers,
+        "timed_steps": steps,
+        "warmup_steps": warmup,
+        "repeats": repeats,
+        "photos": photos,
+        "classes": classes,
+        "predecode_seconds": None if predecode_seconds is None else round(predecode_seconds, 1),
+        "modes": {m: TRAIN_MODES[m] for m in modes},
+        "images_per_second": {k: round(v, 1) for k, v in per_second.items()},
+        "data_wait": {k: round(v, 3) for k, v in data_wait.items()},
+        "loader_only_images_per_second": {k: round(v, 1) for k, v in loader_only.items()},
+        "ratio": {k: round(v, 2) for k, v in ratios.items()},
+        "targets": targets,
+        "targets_met": {m: ratios[m] >= t for m, t in targets.items()},
+    }
+
+
+def format_train(result: dict[str, Any]) -> str:
+    ips, wait, ratio = result["images_per_second"], result["data_wait"], result["ratio"]
+    where = result["machine"].get("gpu", result["machine"]["processor"])
+    lines = [f"training, {result['model']} on {result['image_size']} px crops, batch {result['batch']}, "
+             f"{result['workers']} workers, {result['timed_steps']} timed steps x {result['repeats']} runs ({where})"]
+    for name in ips:
+        what = "reference (like PyTorch's ImageNet example)" if name == "reference" else f"ours, {name}"
+        extra = "" if name == "reference" else f"  {ratio[name]:.2f}x"
+        target = result["targets"].get(name)
+        if target is not None:
+            extra += f" (target {target}x: {'met' if result['targets_met'][name] else 'NOT met'})"
+        lines.append(f"  {what:45s} {ips[name]:8.1f} images/s, waiting for data {wait[name]:5.1%}, "
+                     f"data alone {result['loader_only_images_per_second'][name]:8.1f} images/s{extra}")
+    if result["predecode_seconds"] is not None:
+        lines.append(f"  decoding the photos once (not in the times above): {result['predecode_seconds']} s")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m alexnet_lib.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -405,7 +673,37 @@ def main(argv: list[str] | None = None) -> int:
     p_data.add_argument("--passes", type=int, default=4, help="passes over the photos per timed run")
     p_data.add_argument("--repeats", type=int, default=3)
     p_data.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p_train = sub.add_parser("train", help="training steps: our trainer vs a loop like PyTorch's ImageNet example")
+    p_train.add_argument("--images", default=None, help="folder of JPEG photos (default: imagenet_samples)")
+    p_train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p_train.add_argument("--model", default=None, choices=["paper", "torchvision", "small"],
+                         help="default: torchvision on a GPU, small on a CPU")
+    p_train.add_argument("--width", type=float, default=None, help="small model's width (default 0.25)")
+    p_train.add_argument("--image-size", type=int, default=None, help="crop size (default 224 GPU, 64 CPU)")
+    p_train.add_argument("--batch", type=int, default=None, help="default 256 GPU, 64 CPU")
+    p_train.add_argument("--steps", type=int, default=None, help="timed steps per run (default 40 GPU, 10 CPU)")
+    p_train.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10 GPU, 3 CPU)")
+    p_train.add_argument("--repeats", type=int, default=3)
+    p_train.add_argument("--workers", type=int, default=None, help="DataLoader workers (default 2 CPU, up to 12 GPU)")
+    p_train.add_argument("--threads", type=int, default=None, help="PyTorch threads (default: all CPUs)")
+    p_train.add_argument("--modes", default=None, help=f"comma-separated, from {','.join(TRAIN_MODES)}")
+    p_train.add_argument("--compile", action="store_true", help="also torch.compile the model in the fast mode")
+    p_train.add_argument("--json", action="store_true", help="print machine-readable JSON")
     args = parser.parse_args(argv)
+    from .train import TrainError
+
+    if args.benchmark == "train":
+        if args.repeats < 1 or any(v is not None and v < 1 for v in (args.batch, args.steps, args.threads)):
+            parser.error("--batch, --steps, --repeats and --threads must be positive")
+        try:
+            result = bench_train(args.images, device=args.device, model=args.model, width=args.width,
+                                 image_size=args.image_size, batch=args.batch, steps=args.steps, warmup=args.warmup,
+                                 repeats=args.repeats, workers=args.workers, threads=args.threads,
+                                 modes=tuple(args.modes.split(",")) if args.modes else None, compile=args.compile)
+        except (FileNotFoundError, ValueError, TrainError) as err:
+            parser.error(str(err))
+        print(json.dumps(result, indent=2) if args.json else format_train(result))
+        return 0
     if args.benchmark == "data":
         if args.batch < 1 or args.repeats < 1 or args.passes < 1 or args.workers < 0:
             parser.error("--batch, --repeats and --passes must be positive, --workers at least 0")

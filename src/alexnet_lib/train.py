@@ -36,7 +36,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,8 @@ class Config:
     dropout: float = 0.5
     width: float = 1.0
     train_subset: int | None = None
+    predecode: bool = False
+    cache_dir: str | None = None
 
     def resolved(self) -> Config:
         """A copy with the recipe's defaults filled in for every setting left unset."""
@@ -213,18 +215,36 @@ def build_data(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
     raise TrainError(f"unknown dataset {cfg.dataset!r}: use synthetic, cifar10 or imagefolder")
 
 
+def crop_size(cfg: Config) -> int:
+    """The side of the patches the network sees: ``--image-size``, else 227 (paper) or 224."""
+    return cfg.image_size or (227 if cfg.model == "paper" else 224)
+
+
+def square_size(crop: int) -> int:
+    """The square the patches are cut from: 256 for the paper's 224 (and 227); in proportion below that."""
+    return 256 if crop >= 224 else round(crop * 256 / 224)
+
+
 def _image_folders(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
     """ImageNet-style ``train/<class>/*.JPEG`` and ``val/<class>/*.JPEG`` under ``--data``, with the
-    paper's crops and flips (:func:`alexnet_lib.data.paper_transform`)."""
+    paper's crops and flips (:func:`alexnet_lib.data.paper_transform`), or decoded once into
+    ``uint8`` squares with ``--predecode`` (:func:`alexnet_lib.data.predecode`; the crops and
+    flips then run on whole batches on the device)."""
     from . import data, datasets
 
     if cfg.data is None:
         raise TrainError("--dataset imagefolder needs --data ROOT, a folder with train/<class>/ and val/<class>/")
     root = Path(cfg.data)
-    crop = cfg.image_size or (227 if cfg.model == "paper" else 224)
+    crop = crop_size(cfg)
+    scale = square_size(crop)
     try:
-        train = data.imagenet_folder(root, "train", transform=data.paper_transform(True, crop))
-        val = data.imagenet_folder(root, "val", transform=data.paper_transform(False, crop))
+        if cfg.predecode:
+            data.imagenet_folder(root, "train"), data.imagenet_folder(root, "val")  # the layout's clear errors
+            train, val = (data.predecode(root / split, cfg.cache_dir, scale=scale, workers=max(cfg.workers, 1),
+                                         progress=cfg.progress) for split in ("train", "val"))
+        else:
+            train = data.imagenet_folder(root, "train", transform=data.paper_transform(True, crop, scale=scale))
+            val = data.imagenet_folder(root, "val", transform=data.paper_transform(False, crop, scale=scale))
     except (datasets.DataNotFound, data.BadImage) as err:
         raise TrainError(f"no data: {err}") from err
     if train.classes != val.classes:
@@ -233,6 +253,27 @@ def _image_folders(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
 
 
 # --- devices and models ------------------------------------------------------------
+
+
+def _is_predecoded(dataset: Dataset) -> bool:
+    from .data import PreDecoded
+
+    while isinstance(dataset, torch.utils.data.Subset):
+        dataset = dataset.dataset
+    return isinstance(dataset, PreDecoded)
+
+
+def batch_loader(dataset: Dataset, batches: Sampler[list[int]], cfg: Config, device: torch.device) -> DataLoader:
+    """A ``DataLoader`` giving the batches that ``batches`` lists, with ``cfg.workers`` workers (kept
+    alive between epochs) and pinned memory for a CUDA device. A pre-decoded dataset hands over each
+    batch as one slice of its array: no per-image work, no collating."""
+    # Loaders draw a seed from a generator each time they start; their own generator keeps
+    # them off PyTorch's global one, which dropout uses and checkpoints restore.
+    args = dict(num_workers=cfg.workers, pin_memory=device.type == "cuda", persistent_workers=cfg.workers > 0,
+                generator=torch.Generator().manual_seed(cfg.seed))
+    if _is_predecoded(dataset):
+        return DataLoader(dataset, sampler=batches, batch_size=None, **args)
+    return DataLoader(dataset, batch_sampler=batches, **args)
 
 
 def pick_device(name: str, place: Distributed = Distributed()) -> torch.device:
@@ -281,6 +322,7 @@ class State:
     loss_sum: float = 0.0
     wrong: int = 0
     seconds: float = 0.0
+    data_seconds: float = 0.0  # waiting for the loader's next batch
 
 
 def _rng_state() -> dict[str, Any]:
@@ -362,7 +404,7 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, cfg: Co
     loss_sum, count, wrong = 0.0, 0, [0.0] * len(ks)
     with torch.no_grad(), _autocast(device, cfg.amp):
         for x, y in loader:
-            x, y = _to_device(x, y, device, cfg)
+            x, y = prepare_batch(x, y, device, cfg)
             logits = model(x).float()
             loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
             errors = topk_error(logits, y, ks=ks)
@@ -379,8 +421,14 @@ def _autocast(device: torch.device, amp: str):
     return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
 
 
-def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device, cfg: Config):
+def prepare_batch(x: torch.Tensor, y: torch.Tensor, device: torch.device, cfg: Config, train: bool = False):
+    """A batch on the device, ready for the model. ``uint8`` batches (``--predecode``) get their
+    patches cut and flipped and are normalised there (:func:`alexnet_lib.data.crop_batch`)."""
+    from .data import crop_batch, to_float_batch
+
     x = x.to(device, non_blocking=True)
+    if x.dtype == torch.uint8:
+        x = to_float_batch(crop_batch(x, crop_size(cfg), train))
     if cfg.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x, y.to(device, non_blocking=True)
@@ -413,8 +461,12 @@ def write_metrics(folder: Path, history: list[dict[str, Any]]) -> None:
             writer.writerows(history)
 
 
-def train(cfg: Config) -> list[dict[str, Any]]:
-    """Run (or resume) a training run; returns the per-epoch metrics (in every process)."""
+def train(cfg: Config, on_step: Callable[[State], None] | None = None) -> list[dict[str, Any]]:
+    """Run (or resume) a training run; returns the per-epoch metrics (in every process).
+
+    ``on_step``, if given, is called after every optimiser step with the run's :class:`State`
+    (the training benchmark uses it to time steps).
+    """
     cfg = cfg.resolved()
     if cfg.amp not in ("off", "bf16", "fp16"):
         raise TrainError(f"--amp must be off, bf16 or fp16, got {cfg.amp!r}")
@@ -422,13 +474,13 @@ def train(cfg: Config) -> list[dict[str, Any]]:
         raise TrainError("--accumulate, --batch-size and --epochs must be at least 1")
     place = _start_distributed(cfg.device)
     try:
-        return _train(cfg, place)
+        return _train(cfg, place, on_step)
     finally:
         if place.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
 
 
-def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
+def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | None = None) -> list[dict[str, Any]]:
     from tqdm.auto import tqdm
 
     if cfg.batch_size < place.world:
@@ -439,7 +491,6 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.manual_seed(cfg.seed)  # the same initial weights in every process
 
     train_set, val_set, classes, source = build_data(cfg)
     if cfg.train_subset is not None:
@@ -449,6 +500,7 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
         train_set = torch.utils.data.Subset(train_set, range(cfg.train_subset))
     if cfg.num_classes is not None and cfg.num_classes != classes:
         raise TrainError(f"--num-classes {cfg.num_classes} does not match the data: {source} has {classes} classes")
+    torch.manual_seed(cfg.seed)  # the same initial weights in every process (after the data, which may draw)
     model = build_model(cfg, classes).to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -469,23 +521,30 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
         model = torch.compile(model)
 
     batches = EpochBatches(len(train_set), cfg.batch_size, cfg.seed, place.rank, place.world)
-    pin = device.type == "cuda"
-    loader_args = dict(num_workers=cfg.workers, pin_memory=pin, persistent_workers=cfg.workers > 0)
-    # Loaders draw a seed from a generator each time they start; their own generators keep
-    # them off PyTorch's global one, which dropout uses and checkpoints restore.
-    train_loader = DataLoader(train_set, batch_sampler=batches, generator=torch.Generator().manual_seed(cfg.seed),
-                              **loader_args)
     val_share = torch.utils.data.Subset(val_set, range(place.rank, len(val_set), place.world))
-    val_loader = DataLoader(val_share, batch_size=max(cfg.batch_size // place.world, 1), shuffle=False,
-                            generator=torch.Generator().manual_seed(cfg.seed), **loader_args)
+    val_batches = torch.utils.data.BatchSampler(torch.utils.data.SequentialSampler(val_share),
+                                                max(cfg.batch_size // place.world, 1), drop_last=False)
+    train_loader = batch_loader(train_set, batches, cfg, device)
+    val_loader = batch_loader(val_share, val_batches, cfg, device)
     batches_per_epoch = batches.global_batches()
-    # This process's share of the epoch's running sums since they were last added up.
-    local = {"seen": 0, "loss_sum": 0.0, "wrong": 0}
+    # This process's share of the epoch's running sums since they were last added up. The loss and
+    # the mistakes stay on the device: reading them (.item()) would make the CPU wait for the GPU
+    # at every step, so they are read only when added up (checkpoints, end of epoch) and for the
+    # progress bar, at most once a second.
+    # The loss sum is kept in float64 (exact for float32 terms, so an epoch's sum does not depend on
+    # where a checkpoint split it; Apple's MPS has no float64 and gets float32).
+    exact = torch.float32 if device.type == "mps" else torch.float64
+
+    def zeros() -> dict[str, Any]:
+        return {"seen": 0, "loss_sum": torch.zeros((), dtype=exact, device=device),
+                "wrong": torch.zeros((), dtype=torch.int64, device=device)}
+
+    local = zeros()
 
     def add_up() -> None:
-        seen, loss_sum, wrong = _sum_over_processes([local["seen"], local["loss_sum"], local["wrong"]], place)
+        seen, loss_sum, wrong = _sum_over_processes([local["seen"], local["loss_sum"].item(), local["wrong"].item()], place)
         state.seen, state.loss_sum, state.wrong = state.seen + int(seen), state.loss_sum + loss_sum, state.wrong + int(wrong)
-        local.update(seen=0, loss_sum=0.0, wrong=0)
+        local.update(zeros())
 
     def checkpoint() -> None:
         add_up()
@@ -495,11 +554,19 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
         batches.set_epoch(state.epoch, skip=state.batch)
         model.train()
         start = time.perf_counter() - state.seconds
-        bar = tqdm(train_loader, total=batches_per_epoch, initial=state.batch,
+        bar = tqdm(total=batches_per_epoch, initial=state.batch,
                    disable=not (cfg.progress and place.main) or progress_bars_off(),
                    desc=f"epoch {state.epoch + 1}/{cfg.epochs}", leave=False)
-        for x, y in bar:
-            x, y = _to_device(x, y, device, cfg)
+        shown = time.perf_counter()
+        batch_iter = iter(train_loader)
+        while True:
+            waited = time.perf_counter()
+            try:
+                x, y = next(batch_iter)
+            except StopIteration:
+                break
+            state.data_seconds += time.perf_counter() - waited
+            x, y = prepare_batch(x, y, device, cfg, train=True)
             try:
                 with _autocast(device, cfg.amp):
                     logits = model(x)
@@ -515,31 +582,38 @@ def _train(cfg: Config, place: Distributed) -> list[dict[str, Any]]:
                                  f"{cfg.accumulate * 2} to keep the same effective batch)") from err
             state.batch += 1
             local["seen"] += len(y)
-            local["loss_sum"] += loss_sum.item()
-            local["wrong"] += int((logits.argmax(dim=1) != y).sum())
+            local["loss_sum"] += loss_sum.detach().to(exact)
+            local["wrong"] += (logits.detach().argmax(dim=1) != y).sum()
+            bar.update()
             if state.batch % cfg.accumulate == 0 or state.batch == batches_per_epoch:
                 scaler.step(optimizer)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
                 state.step += 1
                 state.seconds = time.perf_counter() - start
-                seen = (state.seen + local["seen"]) * place.world  # an estimate between additions
-                bar.set_postfix(loss=f"{loss_sum.item() / len(y):.3f}", img_s=f"{seen / state.seconds:.0f}")
+                if on_step is not None:
+                    on_step(state)
+                if not bar.disable and time.perf_counter() - shown > 1:
+                    shown = time.perf_counter()
+                    seen = (state.seen + local["seen"]) * place.world  # an estimate between additions
+                    bar.set_postfix(loss=f"{loss_sum.item() / len(y):.3f}", img_s=f"{seen / state.seconds:.0f}")
                 if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                     checkpoint()
                 if cfg.max_steps is not None and state.step >= cfg.max_steps:
                     checkpoint()
+                    bar.close()
                     return state.history
+        bar.close()
         add_up()
         seconds = time.perf_counter() - start
         metrics = {"epoch": state.epoch + 1, "lr": optimizer.param_groups[0]["lr"],
                    "train_loss": state.loss_sum / max(state.seen, 1), "train_top1_error": state.wrong / max(state.seen, 1),
                    **evaluate(_unwrap(model), val_loader, device, cfg, place), "seconds": seconds,
-                   "images_per_second": state.seen / seconds}
+                   "images_per_second": state.seen / seconds, "data_wait": state.data_seconds / seconds}
         _end_of_epoch(state, metrics, optimizer, cfg)
         state.history.append(metrics)
         state.epoch, state.batch = state.epoch + 1, 0
-        state.seen, state.loss_sum, state.wrong, state.seconds = 0, 0.0, 0, 0.0
+        state.seen, state.loss_sum, state.wrong, state.seconds, state.data_seconds = 0, 0.0, 0, 0.0, 0.0
         checkpoint()
         if place.main:
             write_metrics(folder, state.history)
@@ -622,6 +696,10 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--width", type=float, default=d.width, help="channel multiplier of the small model")
     parser.add_argument("--train-subset", type=int, default=None,
                         help="train on the first N training images only (quick experiments)")
+    parser.add_argument("--predecode", action="store_true",
+                        help="imagefolder: decode every image once into uint8 squares (cached on disk); "
+                             "crops and flips then run on whole batches on the device")
+    parser.add_argument("--cache-dir", default=None, help="where --predecode keeps its files (default: data/predecoded)")
     args = parser.parse_args(argv)
     return Config(**vars(args))
 
