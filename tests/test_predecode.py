@@ -122,3 +122,49 @@ def test_predecoded_training_on_the_gpu(tmp_path):
                                        amp="bf16", channels_last=True, cache_dir=str(tmp_path / "cache"),
                                        checkpoint_dir=str(tmp_path / "c")))
     assert len(history) == 1 and np.isfinite(history[0]["train_loss"])
+
+
+def test_cifar_crops_train_evaluate_and_ten_crop(tmp_path, capsys):
+    from alexnet_lib import evaluate
+    from test_datasets import make_npz
+
+    folder = tmp_path / "cifar"
+    folder.mkdir()
+    make_npz(folder / "cifar10.npz")
+    cfg = train.Config(dataset="cifar10", data=str(folder), model="small", width=0.25, image_size=28, batch_size=16,
+                       epochs=1, progress=False, checkpoint_dir=str(tmp_path / "run"))
+    train_set, val_set, classes, _ = train.build_data(cfg)
+    assert isinstance(train_set, data.PreDecoded) and train_set.images.shape[1:] == (3, 32, 32)
+    assert train_set.mean == val_set.mean and 0 < train_set.std[0] < 1
+    history = train.train(cfg)
+    checkpoint = str(tmp_path / "run" / train.CHECKPOINT)
+    for extra in ([], ["--ten-crop"]):
+        assert evaluate.main(["--checkpoint", checkpoint, "--no-progress", *extra]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["images"] == len(val_set)
+    assert "ten crops of 28" == result["method"]
+    # the trainer's own validation error is the centre patch's
+    assert evaluate.main(["--checkpoint", checkpoint, "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["top1_error"] == pytest.approx(history[-1]["val_top1_error"])
+    with pytest.raises(train.TrainError, match="CIFAR-10 images are 32x32"):
+        train.train(train.Config(**{**vars(cfg), "image_size": 40}))
+
+
+def test_experiments_train_once_then_load(tmp_path, monkeypatch, capsys):
+    from alexnet_lib import experiments, profiles
+
+    monkeypatch.setenv("ALEXNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("alexnet_lib.datasets.cache_dir", lambda: tmp_path / "cache")
+    profile = profiles.Profile("smoke", "test", "cpu")
+    cfg = experiments.cifar_config(profile, synthetic_size=64, epochs=1, batch_size=16)
+    assert cfg.dataset == "synthetic" and cfg.image_size == 28
+    first, folder = experiments.train_or_load(cfg, "tiny")
+    assert "training tiny" in capsys.readouterr().out
+    again, same = experiments.train_or_load(cfg, "tiny")
+    assert "using the finished run" in capsys.readouterr().out and same == folder and again == first
+    other = experiments.run_folder(experiments.cifar_config(profile, synthetic_size=64, epochs=2, batch_size=16), "tiny")
+    assert other != folder  # other settings, another folder
+    model, saved, classes = experiments.load_model(folder)
+    assert classes == 10 and saved.image_size == 28 and not model.training
+    with pytest.raises(FileNotFoundError, match="train the run first"):
+        experiments.load_model(tmp_path / "nowhere")

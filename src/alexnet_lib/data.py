@@ -461,15 +461,33 @@ class PreDecoded(torch.utils.data.Dataset):
 
     Index it with a list of indices to get a whole batch at once,
     ``(uint8 (N, 3, S, S), int64 (N,))``; an integer gives one image and its label.
-    Build one with :func:`predecode`.
+    ``mean`` and ``std`` are the per-channel statistics (in [0, 1]) that normalise its
+    images (:func:`to_float_batch`): ImageNet's unless given. Build one with
+    :func:`predecode`, or from arrays already in memory (:func:`from_arrays`).
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, classes: list[str]) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, classes: Iterable[str],
+                 mean: Iterable[float] = IMAGENET_MEAN, std: Iterable[float] = IMAGENET_STD) -> None:
         if images.ndim != 4 or images.shape[1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected uint8 images (N, 3, S, S), got {images.dtype} {images.shape}")
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images, self.labels, self.classes = images, labels, list(classes)
+        self.mean, self.std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+    @classmethod
+    def from_arrays(cls, images: np.ndarray, labels: np.ndarray, classes: Iterable[str],
+                    stats_from: np.ndarray | None = None) -> PreDecoded:
+        """``uint8`` images ``(N, H, W, 3)`` in memory (CIFAR-10, say), normalised with the channel
+        statistics of ``stats_from`` (the training images; default: ``images`` themselves)."""
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"expected uint8 images (N, H, W, 3), got {images.dtype} {images.shape}")
+        source = images if stats_from is None else stats_from
+        mean = [float(source[..., c].mean(dtype=np.float64)) / 255 for c in range(3)]
+        std = [float(np.sqrt((source[..., c].astype(np.float32) ** 2).mean(dtype=np.float64) / 255**2 - m**2))
+               for c, m in zip(range(3), mean)]
+        return cls(np.ascontiguousarray(images.transpose(0, 3, 1, 2)), np.asarray(labels, dtype=np.int64),
+                   classes, mean, std)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -479,6 +497,13 @@ class PreDecoded(torch.utils.data.Dataset):
             return torch.from_numpy(np.array(self.images[index])), int(self.labels[index])
         order = np.asarray(index, dtype=np.int64)
         return torch.from_numpy(self.images[order]), torch.from_numpy(self.labels[order].astype(np.int64))
+
+
+def normalisation(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The (mean, std) that normalise ``dataset``'s ``uint8`` batches (inside ``Subset`` wrappers too)."""
+    while isinstance(dataset, torch.utils.data.Subset):
+        dataset = dataset.dataset
+    return (dataset.mean, dataset.std) if isinstance(dataset, PreDecoded) else (IMAGENET_MEAN, IMAGENET_STD)
 
 
 def _file_list_key(dataset: ImageFolderDataset, scale: int) -> str:

@@ -84,23 +84,38 @@ def ten_crop(images, size: int):
     return torch.stack(list(TF.ten_crop(images, [size, size])))
 
 
-def ten_crop_probabilities(model, images, size: int, batch: int | None = None):
+def _softmax(model, view, batch: int | None, prepare):
+    import torch
+
+    chunks = view.split(batch or len(view))
+    return torch.cat([model(prepare(c) if prepare else c).float().softmax(dim=1) for c in chunks])
+
+
+def ten_crop_probabilities(model, images, size: int, batch: int | None = None, prepare=None):
     """The model's softmax averaged over the ten patches of :func:`ten_crop` (the paper's testing).
 
-    ``images`` is ``(N, 3, H, W)``, already normalised. Returns ``(N, classes)``
-    probabilities. The model is put in eval mode and gradients are off.
+    ``images`` is ``(N, 3, H, W)``: already normalised, or anything that ``prepare`` turns
+    into the model's input patch by patch (``uint8`` images and a function that normalises
+    them, say). Returns ``(N, classes)`` probabilities. The model is put in eval mode and
+    gradients are off.
     """
     import torch
 
     model.eval()
     crops = ten_crop(images, size)  # (10, N, 3, s, s)
     with torch.no_grad():
-        total = None
-        for view in crops:
-            chunks = view.split(batch or len(view))
-            p = torch.cat([model(c).float().softmax(dim=1) for c in chunks])
-            total = p if total is None else total + p
-    return total / len(crops)
+        return sum(_softmax(model, view, batch, prepare) for view in crops) / len(crops)
+
+
+def centre_crop_probabilities(model, images, size: int, batch: int | None = None, prepare=None):
+    """The model's softmax on the central ``size x size`` patch of each image (one view; the
+    fifth of :func:`ten_crop`'s patches). Arguments as for :func:`ten_crop_probabilities`."""
+    import torch
+    from torchvision.transforms.v2 import functional as TF
+
+    model.eval()
+    with torch.no_grad():
+        return _softmax(model, TF.center_crop(images, [size, size]), batch, prepare)
 
 
 def confusion_matrix(predicted, targets, classes: int) -> np.ndarray:
@@ -126,11 +141,12 @@ def per_class_error(logits, targets, k: int = 1) -> np.ndarray:
 
 
 def evaluate_model(model, loader, *, device: str = "cpu", ten_crop_size: int | None = None,
-                   progress: bool = True) -> dict[str, object]:
+                   progress: bool = True, prepare=None) -> dict[str, object]:
     """Top-1/top-5 error, per-class top-1 error and confusion matrix of ``model`` on ``loader``.
 
     With ``ten_crop_size``, the loader's images must be larger than that (the paper: 256)
     and predictions are averaged over ten crops; otherwise the images are used as they are.
+    ``prepare``, if given, turns each batch (or patch) into the model's input on ``device``.
     """
     import torch
     from tqdm.auto import tqdm
@@ -143,9 +159,9 @@ def evaluate_model(model, loader, *, device: str = "cpu", ten_crop_size: int | N
         for x, y in tqdm(loader, disable=not progress or progress_bars_off(), desc="evaluating", leave=False):
             x = x.to(device)
             if ten_crop_size:
-                p = ten_crop_probabilities(model, x, ten_crop_size)
+                p = ten_crop_probabilities(model, x, ten_crop_size, prepare=prepare)
             else:
-                p = model(x).float().softmax(dim=1)
+                p = model(prepare(x) if prepare else x).float().softmax(dim=1)
             scores.append(p.cpu())
             targets.append(torch.as_tensor(y))
     probabilities, labels = torch.cat(scores), torch.cat(targets)
@@ -162,10 +178,12 @@ def evaluate_model(model, loader, *, device: str = "cpu", ten_crop_size: int | N
 
 
 def _checkpoint_model_and_data(path: str, data: str | None, batch_size: int, ten_crop: bool):
-    """The model of a trainer checkpoint, the validation set it was trained against, and the ten-crop size."""
+    """The model of a trainer checkpoint, the validation set it was trained against, the ten-crop
+    size, and the function that turns the loader's batches into the model's input (or ``None``)."""
     import torch
 
     from . import train
+    from .data import PreDecoded, normalisation
 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -176,21 +194,27 @@ def _checkpoint_model_and_data(path: str, data: str | None, batch_size: int, ten
     if not isinstance(payload, dict) or "config" not in payload or "model" not in payload:
         raise train.TrainError(f"{path} is not a checkpoint written by alexnet-train")
     cfg = train.Config(**{**payload["config"], "data": data or payload["config"].get("data"), "progress": False})
-    crop = cfg.image_size or (227 if cfg.model == "paper" else 224)
-    if ten_crop and cfg.dataset == "imagefolder":
+    crop = train.crop_size(cfg)
+    prepare = None
+    _, val, classes, _ = train.build_data(cfg)
+    if isinstance(val, PreDecoded):  # uint8 images larger than the crop: cut and normalise per batch
+        norm = normalisation(val)  # the training set's statistics (both sets carry them)
+
+        def prepare(x):
+            return train.prepare_batch(x, torch.zeros(0, dtype=torch.long), x.device, cfg, norm=norm)[0]
+    elif ten_crop and cfg.dataset == "imagefolder":
         from . import data as data_mod
 
+        scale = train.square_size(crop)
         val = data_mod.imagenet_folder(cfg.data, "val", transform=data_mod.paper_transform(
-            False, crop=256, scale=256))
-        classes = len(val.classes)
-    else:
-        if ten_crop:
-            raise train.TrainError("--ten-crop needs --dataset imagefolder images (256 px before cropping)")
-        _, val, classes, _ = train.build_data(cfg)
+            False, crop=scale, scale=scale))
+    elif ten_crop:
+        raise train.TrainError("--ten-crop needs images larger than the network's input: a run with "
+                               "--image-size below the images' size, or --dataset imagefolder")
     model = train.build_model(cfg, classes)
     model.load_state_dict(payload["model"])
     loader = torch.utils.data.DataLoader(val, batch_size=batch_size, shuffle=False)
-    return model, loader, (crop if ten_crop else None)
+    return model, loader, (crop if ten_crop else None), prepare
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.data is None:
                 parser.error("--pretrained needs --data, an ImageNet folder with val/<wnid>/")
+            prepare = None
             model = load_torchvision_alexnet(progress=args.progress)
             crop = 256 if args.ten_crop else 224
             val = data_mod.imagenet_folder(args.data, "val", transform=data_mod.paper_transform(False, crop))
@@ -229,10 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             loader = torch.utils.data.DataLoader(val, batch_size=args.batch_size, shuffle=False)
             ten_crop_size = 224 if args.ten_crop else None
         else:
-            model, loader, ten_crop_size = _checkpoint_model_and_data(args.checkpoint, args.data, args.batch_size,
-                                                                      args.ten_crop)
+            model, loader, ten_crop_size, prepare = _checkpoint_model_and_data(args.checkpoint, args.data,
+                                                                               args.batch_size, args.ten_crop)
         result = evaluate_model(model, loader, device=args.device, ten_crop_size=ten_crop_size,
-                                progress=args.progress)
+                                progress=args.progress, prepare=prepare)
     except (train.TrainError, datasets.DataNotFound, data_mod.BadImage, FileNotFoundError) as err:
         print(f"alexnet-eval: error: {err}", file=sys.stderr)
         return 2

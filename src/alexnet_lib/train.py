@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
+from .data import normalisation
 from .models import AlexNet
 from .profiles import progress_bars_off
 
@@ -193,23 +194,43 @@ def _tensor_sets(train, val) -> tuple[TensorDataset, TensorDataset]:
     return tuple(TensorDataset((x - mean) / std, torch.as_tensor(d.labels)) for x, d in zip(xs, (train, val)))
 
 
+def _crop_sets(train, val) -> tuple[Dataset, Dataset]:
+    """Image arrays kept as ``uint8``: the trainer cuts a random patch of ``--image-size`` from every
+    training image and flips half of them (the paper's augmentation), and the central patch from
+    every validation image, on whole batches on the device."""
+    from .data import PreDecoded
+
+    return tuple(PreDecoded.from_arrays(d.images, d.labels, d.class_names, stats_from=train.images)
+                 for d in (train, val))
+
+
 def build_data(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
-    """(training set, validation set, number of classes, description) for ``cfg.dataset``."""
+    """(training set, validation set, number of classes, description) for ``cfg.dataset``.
+
+    CIFAR-10 and generated images are 32x32; an ``--image-size`` below that trains on random
+    patches of that size with flips, as the paper did with 224 of 256 (validation: the central
+    patch), and leaves the images whole otherwise.
+    """
     from . import datasets
 
     if cfg.dataset == "synthetic":
-        size = cfg.image_size or (227 if cfg.model == "paper" else 32)
+        crops = cfg.image_size is not None and cfg.image_size < 32 and cfg.model != "paper"
+        size = 32 if crops else cfg.image_size or (227 if cfg.model == "paper" else 32)
         train = datasets.synthetic_images(cfg.synthetic_size, size, cfg.num_classes or 10, seed=cfg.seed)
         val = datasets.synthetic_images(max(cfg.synthetic_size // 4, 1), size, cfg.num_classes or 10,
                                         seed=cfg.seed + 1)
-        return (*_tensor_sets(train, val), len(train.class_names), train.source)
+        sets = _crop_sets(train, val) if crops else _tensor_sets(train, val)
+        return (*sets, len(train.class_names), train.source)
     if cfg.dataset == "cifar10":
         try:
             train = datasets.load_cifar10("train", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
             val = datasets.load_cifar10("test", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
         except datasets.DataNotFound as err:
             raise TrainError(f"no data: {err}") from err
-        return (*_tensor_sets(train, val), 10, train.source)
+        if cfg.image_size is not None and cfg.image_size > 32:
+            raise TrainError(f"--image-size {cfg.image_size}: CIFAR-10 images are 32x32; use 32 or less")
+        sets = _crop_sets(train, val) if cfg.image_size is not None and cfg.image_size < 32 else _tensor_sets(train, val)
+        return (*sets, 10, train.source)
     if cfg.dataset == "imagefolder":
         return _image_folders(cfg)
     raise TrainError(f"unknown dataset {cfg.dataset!r}: use synthetic, cifar10 or imagefolder")
@@ -395,7 +416,7 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, cfg: Config,
-             place: Distributed = Distributed()) -> dict[str, float]:
+             place: Distributed = Distributed(), norm: tuple[Any, Any] | None = None) -> dict[str, float]:
     """Validation loss and top-1/top-5 error; with several processes, each does its share and the sums are added."""
     from .evaluate import topk_error
 
@@ -404,7 +425,7 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, cfg: Co
     loss_sum, count, wrong = 0.0, 0, [0.0] * len(ks)
     with torch.no_grad(), _autocast(device, cfg.amp):
         for x, y in loader:
-            x, y = prepare_batch(x, y, device, cfg)
+            x, y = prepare_batch(x, y, device, cfg, norm=norm)
             logits = model(x).float()
             loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
             errors = topk_error(logits, y, ks=ks)
@@ -421,14 +442,17 @@ def _autocast(device: torch.device, amp: str):
     return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
 
 
-def prepare_batch(x: torch.Tensor, y: torch.Tensor, device: torch.device, cfg: Config, train: bool = False):
-    """A batch on the device, ready for the model. ``uint8`` batches (``--predecode``) get their
-    patches cut and flipped and are normalised there (:func:`alexnet_lib.data.crop_batch`)."""
-    from .data import crop_batch, to_float_batch
+def prepare_batch(x: torch.Tensor, y: torch.Tensor, device: torch.device, cfg: Config, train: bool = False,
+                  norm: tuple[Any, Any] | None = None):
+    """A batch on the device, ready for the model. ``uint8`` batches (``--predecode``, or CIFAR-10
+    with ``--image-size`` below 32) get their patches cut (and flipped, for training) and are
+    normalised there with ``norm = (mean, std)`` (:func:`alexnet_lib.data.crop_batch`)."""
+    from .data import IMAGENET_MEAN, IMAGENET_STD, crop_batch, to_float_batch
 
     x = x.to(device, non_blocking=True)
     if x.dtype == torch.uint8:
-        x = to_float_batch(crop_batch(x, crop_size(cfg), train))
+        mean, std = norm or (IMAGENET_MEAN, IMAGENET_STD)
+        x = to_float_batch(crop_batch(x, crop_size(cfg), train), mean=mean, std=std)
     if cfg.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x, y.to(device, non_blocking=True)
@@ -525,6 +549,7 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
     val_batches = torch.utils.data.BatchSampler(torch.utils.data.SequentialSampler(val_share),
                                                 max(cfg.batch_size // place.world, 1), drop_last=False)
     train_loader = batch_loader(train_set, batches, cfg, device)
+    norm = normalisation(train_set)
     val_loader = batch_loader(val_share, val_batches, cfg, device)
     batches_per_epoch = batches.global_batches()
     # This process's share of the epoch's running sums since they were last added up. The loss and
@@ -566,7 +591,7 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
             except StopIteration:
                 break
             state.data_seconds += time.perf_counter() - waited
-            x, y = prepare_batch(x, y, device, cfg, train=True)
+            x, y = prepare_batch(x, y, device, cfg, train=True, norm=norm)
             try:
                 with _autocast(device, cfg.amp):
                     logits = model(x)
@@ -608,7 +633,7 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
         seconds = time.perf_counter() - start
         metrics = {"epoch": state.epoch + 1, "lr": optimizer.param_groups[0]["lr"],
                    "train_loss": state.loss_sum / max(state.seen, 1), "train_top1_error": state.wrong / max(state.seen, 1),
-                   **evaluate(_unwrap(model), val_loader, device, cfg, place), "seconds": seconds,
+                   **evaluate(_unwrap(model), val_loader, device, cfg, place, norm), "seconds": seconds,
                    "images_per_second": state.seen / seconds, "data_wait": state.data_seconds / seconds}
         _end_of_epoch(state, metrics, optimizer, cfg)
         state.history.append(metrics)

@@ -1,0 +1,112 @@
+"""The book's shared training runs: Chapter 7 trains them, later chapters study them.
+
+Chapter 7 trains a small AlexNet on CIFAR-10 (:func:`cifar_config`); Chapters 8 to 10
+evaluate it, look inside it and change it. Every chapter must run on its own in a fresh
+kernel, so a later chapter does not rely on Chapter 7 having run: it calls
+:func:`train_or_load`, which trains the run into the book's cache
+(``data/runs/<name>-<hash of the settings>``) unless a finished run with exactly the same
+settings is already there, and then returns its metrics. :func:`load_model` gives back the
+trained network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import datasets, train
+from .profiles import Profile
+
+# Settings that change how a run is carried out, not what it computes.
+_NOT_IN_KEY = ("checkpoint_dir", "progress", "resume", "workers", "cache_dir", "download", "max_steps")
+
+
+def cifar_dataset(profile: Profile) -> str:
+    """``"cifar10"`` where CIFAR-10 is at hand (downloaded in the ``gpu`` profile), else, saying
+    why, ``"synthetic"``; the ``smoke`` profile always uses generated images."""
+    if profile.is_smoke:
+        return "synthetic"
+    try:
+        found = datasets.load_cifar10("train", download_ok=profile.name == "gpu", progress=False)
+    except datasets.DataNotFound as err:
+        print(f"CIFAR-10 not available ({err}); using generated images instead.")
+        return "synthetic"
+    print(f"CIFAR-10: {found.source}")
+    return "cifar10"
+
+
+def cifar_config(profile: Profile, dataset: str | None = None, **changes: Any) -> train.Config:
+    """The small AlexNet on CIFAR-10 with the paper's recipe and augmentation, sized for ``profile``.
+
+    A quarter of the width on a CPU (full width on a GPU); random 28x28 patches of the 32x32
+    images with flips (the paper's 224 of 256, in proportion) and the central patch for
+    testing; learning rate 0.02 with batches of 64 (the paper's 0.01 and 128 were chosen for
+    ImageNet); momentum, weight decay, dropout and the plateau rule as in the paper.
+    ``changes`` override any setting (Chapter 10 removes the paper's tricks one by one).
+    """
+    cfg = train.Config(
+        dataset=dataset or cifar_dataset(profile), model="small", width=profile.pick(smoke=0.25, cpu=0.25, gpu=1.0),
+        image_size=28, recipe="paper", epochs=profile.pick(smoke=2, cpu=8, gpu=30), batch_size=64, lr=0.02,
+        synthetic_size=profile.pick(smoke=256, cpu=2048, gpu=8192), seed=0,
+        workers=profile.pick(smoke=0, cpu=0, gpu=2), device="auto",
+    )
+    return replace(cfg, **changes)
+
+
+def settings_key(cfg: train.Config) -> str:
+    """A short hash of the settings that decide what a run computes."""
+    values = {k: v for k, v in asdict(cfg.resolved()).items() if k not in _NOT_IN_KEY}
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def run_folder(cfg: train.Config, name: str) -> Path:
+    """Where the run ``name`` with these settings lives: ``<cache>/runs/<name>-<settings hash>``."""
+    return datasets.cache_dir() / "runs" / f"{name}-{settings_key(cfg)}"
+
+
+def _finished(folder: Path, cfg: train.Config) -> bool:
+    path = folder / train.CHECKPOINT
+    if not path.exists():
+        return False
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a damaged or foreign file: train again
+        return False
+    saved = train.Config(**payload["config"])
+    return settings_key(saved) == settings_key(cfg) and payload["state"]["epoch"] >= cfg.resolved().epochs
+
+
+def train_or_load(cfg: train.Config, name: str, *, retrain: bool = False) -> tuple[list[dict[str, Any]], Path]:
+    """Train ``cfg`` into :func:`run_folder` unless a finished run with the same settings is there.
+
+    Returns the per-epoch metrics and the folder. A run that was interrupted is resumed;
+    ``retrain=True`` starts afresh. Prints which of the three happened.
+    """
+    folder = run_folder(cfg, name)
+    if not retrain and _finished(folder, cfg):
+        print(f"using the finished run in {folder}")
+        return train.load_history(folder), folder
+    resume = not retrain and (folder / train.CHECKPOINT).exists()
+    print(f"{'resuming' if resume else 'training'} {name} in {folder}")
+    history = train.train(replace(cfg, checkpoint_dir=str(folder), resume=resume))
+    return history, folder
+
+
+def load_model(folder: str | os.PathLike[str]) -> tuple[nn.Module, train.Config, int]:
+    """The trained network of a run folder (in eval mode, on the CPU), its settings and its number of classes."""
+    path = Path(folder) / train.CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}: train the run first (train_or_load)")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = train.Config(**payload["config"])
+    classes = payload["identity"]["num_classes"]
+    model = train.build_model(cfg, classes)
+    model.load_state_dict(payload["model"])
+    return model.eval(), cfg, classes
