@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
+from . import recorded
 from .datasets import ArrayDataset
 
-RESULTS_DIR = Path(__file__).parent / "results"
+RESULTS_DIR = recorded.RESULTS_DIR
 TARGET_ERROR = 0.25
 ACTIVATIONS = ("relu", "tanh")
 
@@ -237,10 +238,7 @@ def speedup(relu: dict[str, Any], tanh: dict[str, Any]) -> float | None:
 
 def load_results(name: str) -> dict[str, Any]:
     """Recorded results shipped with the library (``alexnet_lib/results/<name>.json``)."""
-    path = RESULTS_DIR / f"{name}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no recorded results {path}; run `python -m alexnet_lib.figure1 {name}` to make them")
-    return json.loads(path.read_text())
+    return recorded.load(name, make=f"python -m alexnet_lib.figure1 {name.removeprefix('figure1_')}")
 
 
 # --- command line ----------------------------------------------------------------
