@@ -165,3 +165,22 @@ def test_check_pca_lighting():
         check_pca_lighting(lambda i, a, l, v: i[0])
     with pytest.raises(CheckFailed, match="returned None"):
         check_pca_lighting(lambda i, a, l, v: None)
+
+
+def test_check_topk_error():
+    import numpy as np
+    from alexnet_lib.checks import check_topk_error
+
+    def mine(scores, labels, k):
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return float(np.mean(~(top == labels[:, None]).any(axis=1)))
+
+    check_topk_error(mine)
+    with pytest.raises(CheckFailed, match="top-k \\*accuracy\\*"):
+        check_topk_error(lambda s, y, k: 1 - mine(s, y, k))
+    with pytest.raises(CheckFailed, match="a count"):
+        check_topk_error(lambda s, y, k: mine(s, y, k) * len(y))
+    with pytest.raises(CheckFailed, match="lowest|should be"):
+        check_topk_error(lambda s, y, k: mine(-s, y, k))
+    with pytest.raises(CheckFailed, match="raised ZeroDivisionError"):
+        check_topk_error(lambda s, y, k: 1 / 0)

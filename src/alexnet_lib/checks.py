@@ -26,6 +26,7 @@ __all__ = [
     "check_output_size",
     "check_pca_lighting",
     "check_receptive_field",
+    "check_topk_error",
 ]
 
 
@@ -339,3 +340,41 @@ def check_pca_lighting(fn: Callable[..., Any], *, seed: int = 0) -> None:
         raise CheckFailed(f"The RGB offset is {np.round(offset, 5)}, expected "
                           f"{np.round(expected[:, 0, 0] - image[:, 0, 0], 5)} (eigvec @ (alphas * eigval)).")
     print("check_pca_lighting: all 3 cases are right.")
+
+
+def check_topk_error(fn: Callable[..., Any], *, seed: int = 0) -> None:
+    """Check ``fn(scores, labels, k)``: the fraction of rows whose label is not among the ``k``
+    highest scores (numpy arrays in, a number out), against :func:`alexnet_lib.evaluate.topk_error`.
+
+    The cases include a hand-made one, random scores with 10 and 1000 classes, ``k`` equal
+    to the number of classes (error 0), and scores given as logits (any real numbers).
+    """
+    from .evaluate import topk_error
+
+    rng = np.random.default_rng(seed)
+    hand = np.array([[0.1, 0.5, 0.2, 0.2], [0.7, 0.1, 0.1, 0.1], [0.3, 0.3, 0.4, 0.0]])
+    cases = [("3 images, 4 classes", hand, np.array([2, 0, 1]), k) for k in (1, 2, 4)]
+    for classes, n in ((10, 50), (1000, 20)):
+        scores = rng.normal(size=(n, classes))
+        labels = rng.integers(0, classes, size=n)
+        labels[: n // 3] = scores[: n // 3].argmax(axis=1)  # some right first guesses
+        cases += [(f"{n} images, {classes} classes", scores, labels, k) for k in (1, 5)]
+    for name, scores, labels, k in cases:
+        expected = topk_error(scores, labels, ks=(k,))[k]
+        try:
+            got = fn(scores.copy(), labels.copy(), k)
+        except Exception as err:  # the reader's code
+            raise CheckFailed(f"top-{k} error on {name} raised {type(err).__name__}: {err}") from err
+        try:
+            value = float(got)
+        except (TypeError, ValueError) as err:
+            raise CheckFailed(f"top-{k} error on {name} should be a number, yours gave {got!r}") from err
+        if abs(value - expected) > 1e-9:
+            hint = ""
+            if abs(value - (1 - expected)) < 1e-9:
+                hint = " Yours is the top-k *accuracy*: the error is 1 minus it."
+            elif abs(value - expected * len(labels)) < 1e-9:
+                hint = " Yours is a count: divide by the number of images."
+            raise CheckFailed(f"top-{k} error on {name} should be {expected:.4f}, yours gave {value:.4f}.{hint} "
+                              "An image counts as an error when its label is not among its k highest scores.")
+    print(f"check_topk_error: all {len(cases)} cases are right.")
