@@ -219,4 +219,100 @@ def test_sha256sums_agree_with_the_library():
     assert listed == {
         "cifar-10-python.tar.gz": datasets.CIFAR10_SHA256,
         f"weights/{pretrained.TORCHVISION_FILE}": pretrained.TORCHVISION_SHA256_PREFIX,
+        **{url.rsplit("/", 1)[1]: digest for url, digest, _ in datasets.IMAGENETTE.values()},
+        "tiny-imagenet-200.zip": datasets.TINY_IMAGENET_SHA256,
     }
+
+
+def _jpeg_bytes(seed: int) -> bytes:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def _fake_imagenette(path: Path) -> None:
+    """A tiny archive laid out like Imagenette's (``imagenette2-160.tgz`` holds ``imagenette2-160/``)."""
+    with tarfile.open(path, "w:gz") as tar:
+        for i, name in enumerate(["train/n01440764/a.JPEG", "train/n01440764/b.JPEG", "train/n02102040/c.JPEG",
+                                  "val/n01440764/d.JPEG", "val/n02102040/e.JPEG"]):
+            payload = _jpeg_bytes(i)
+            info = tarfile.TarInfo(f"{path.name.removesuffix('.tgz')}/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+
+def test_imagenette_downloads_checks_and_unpacks(tmp_path, server, no_cache, monkeypatch):
+    from alexnet_lib import data
+
+    served, url = server
+    _fake_imagenette(served / "imagenette2-160.tgz")
+    digest = hashlib.sha256((served / "imagenette2-160.tgz").read_bytes()).hexdigest()
+    monkeypatch.setitem(datasets.IMAGENETTE, "160", (f"{url}/imagenette2-160.tgz", digest, 1000))
+    folder = datasets.load_imagenette("160", progress=False)
+    assert folder == datasets.cache_dir() / "imagenette2-160"
+    train = data.imagenet_folder(folder, "train")
+    assert train.classes == ["n01440764", "n02102040"] and len(train) == 3
+    assert len(data.imagenet_folder(folder, "val")) == 2
+    assert datasets.load_imagenette("160", progress=False, download_ok=False) == folder  # found, not fetched again
+    with pytest.raises(ValueError, match="size must be one of"):
+        datasets.load_imagenette("80")
+
+
+def test_imagenette_bad_checksum_missing_and_offline(tmp_path, server, no_cache, monkeypatch):
+    served, url = server
+    _fake_imagenette(served / "imagenette2-160.tgz")
+    monkeypatch.setitem(datasets.IMAGENETTE, "160", (f"{url}/imagenette2-160.tgz", "0" * 64, 1000))
+    with pytest.raises(ChecksumMismatch, match="was not kept"):
+        datasets.load_imagenette("160", progress=False)
+    with pytest.raises(DataNotFound, match="Imagenette \\(160\\) is not in .* allow the download \\(99 MB"):
+        monkeypatch.setitem(datasets.IMAGENETTE, "160", (f"{url}/x.tgz", "0" * 64, 99_000_000))
+        datasets.load_imagenette("160", download_ok=False)
+    monkeypatch.setitem(datasets.IMAGENETTE, "160", ("http://127.0.0.1:9/imagenette2-160.tgz", "0" * 64, 1))
+    with pytest.raises(DataNotFound, match="could not download"):
+        datasets.load_imagenette("160", progress=False)
+    # an archive put by hand into the data folder is checked before it is unpacked
+    monkeypatch.setenv("ALEXNET_DATA_DIR", str(served))
+    with pytest.raises(ChecksumMismatch, match="does not have Imagenette \\(160\\)'s SHA-256"):
+        datasets.load_imagenette("160", download_ok=False)
+
+
+def test_tiny_imagenet_validation_is_sorted_into_class_folders(tmp_path, server, no_cache, monkeypatch):
+    import zipfile
+
+    from alexnet_lib import data
+
+    served, url = server
+    with zipfile.ZipFile(served / "tiny-imagenet-200.zip", "w") as z:
+        for i, wnid in enumerate(["n01443537", "n01629819"]):
+            z.writestr(f"tiny-imagenet-200/train/{wnid}/images/{wnid}_{i}.JPEG", _jpeg_bytes(i))
+            z.writestr(f"tiny-imagenet-200/train/{wnid}/{wnid}_boxes.txt", f"{wnid}_{i}.JPEG\t0\t0\t10\t10\n")
+            z.writestr(f"tiny-imagenet-200/val/images/val_{i}.JPEG", _jpeg_bytes(10 + i))
+        z.writestr("tiny-imagenet-200/val/val_annotations.txt",
+                   "val_0.JPEG\tn01443537\t0\t32\t44\t62\nval_1.JPEG\tn01629819\t52\t37\t63\t63\n")
+    digest = hashlib.sha256((served / "tiny-imagenet-200.zip").read_bytes()).hexdigest()
+    monkeypatch.setattr(datasets, "TINY_IMAGENET_URL", f"{url}/tiny-imagenet-200.zip")
+    monkeypatch.setattr(datasets, "TINY_IMAGENET_SHA256", digest)
+    folder = datasets.load_tiny_imagenet(progress=False)
+    val = data.imagenet_folder(folder, "val")
+    assert val.classes == ["n01443537", "n01629819"] and [t for _, t in val.samples] == [0, 1]
+    assert len(data.imagenet_folder(folder, "train")) == 2
+    assert datasets.load_tiny_imagenet(progress=False) == folder  # a second call changes nothing
+    assert len(data.imagenet_folder(folder, "val")) == 2
+
+
+def test_trainer_finds_imagenette(tmp_path, server, no_cache, monkeypatch):
+    from alexnet_lib import train
+
+    served, url = server
+    _fake_imagenette(served / "imagenette2-320.tgz")
+    digest = hashlib.sha256((served / "imagenette2-320.tgz").read_bytes()).hexdigest()
+    monkeypatch.setitem(datasets.IMAGENETTE, "320", (f"{url}/imagenette2-320.tgz", digest, 1000))
+    history = train.train(train.Config(dataset="imagenette", model="small", width=0.25, image_size=32, batch_size=2,
+                                       epochs=1, progress=False, checkpoint_dir=str(tmp_path / "run")))
+    assert len(history) == 1
+    with pytest.raises(train.TrainError, match="no data: Tiny ImageNet is not in"):
+        train.train(train.Config(dataset="tiny-imagenet", download=False, progress=False,
+                                 checkpoint_dir=str(tmp_path / "t")))

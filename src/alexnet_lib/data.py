@@ -259,11 +259,11 @@ def _read_val_labels(labels_file: Path) -> dict[str, str]:
             name, rest = line.split(",", 1)
             wnid = rest.split()[0] if rest.split() else ""
             name += ".JPEG"
-        else:
+        else:  # "name wnid", or Tiny ImageNet's "name wnid x0 y0 x1 y1" (a box follows)
             parts = line.split()
-            if len(parts) != 2:
+            if len(parts) not in (2, 6):
                 raise ValueError(f"{labels_file}:{number}: expected 'file_name wnid', got {line!r}")
-            name, wnid = parts
+            name, wnid = parts[:2]
         if not (wnid.startswith("n") and wnid[1:].isdigit()):
             raise ValueError(f"{labels_file}:{number}: {wnid!r} is not a WordNet id such as n01440764")
         labels[Path(name).name] = wnid

@@ -19,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,15 +234,31 @@ def _find_cifar(root: Path, split: str) -> ArrayDataset | None:
     return None
 
 
-def _extract_cifar(archive: Path, root: Path) -> None:
-    if _sha256(archive) != CIFAR10_SHA256:
-        raise ChecksumMismatch(f"{archive} does not have CIFAR-10's SHA-256 {CIFAR10_SHA256}; delete it")
+def _extract(archive: Path, root: Path, sha256: str, name: str) -> None:
+    """Check ``archive`` against ``sha256``, then unpack it (``.tar.gz``/``.tgz`` or ``.zip``) into ``root``."""
+    if _sha256(archive) != sha256:
+        raise ChecksumMismatch(f"{archive} does not have {name}'s SHA-256 {sha256}; delete it")
+
+    def unsafe(names: list[str]) -> list[str]:
+        return [n for n in names if n.startswith(("/", "..")) or ".." in Path(n).parts]
+
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as z:
+            bad = unsafe(z.namelist())
+            if bad:
+                raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
+            z.extractall(root)  # noqa: S202 (checked above, and the SHA-256 too)
+        return
     with tarfile.open(archive, "r:gz") as tar:
         members = tar.getmembers()
-        unsafe = [m.name for m in members if m.name.startswith(("/", "..")) or ".." in Path(m.name).parts]
-        if unsafe:
-            raise ChecksumMismatch(f"{archive} holds paths outside its folder: {unsafe[:3]}")
+        bad = unsafe([m.name for m in members])
+        if bad:
+            raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
         tar.extractall(root, members=members)  # noqa: S202 (checked above, and the SHA-256 too)
+
+
+def _extract_cifar(archive: Path, root: Path) -> None:
+    _extract(archive, root, CIFAR10_SHA256, "CIFAR-10")
 
 
 def load_cifar10(
@@ -279,6 +297,89 @@ def load_cifar10(
         raise DataNotFound(f"CIFAR-10 is not in {where}, and {err}") from err
     _extract_cifar(archive, archive.parent)
     return _cifar_from_batches(archive.parent / "cifar-10-batches-py", split)
+
+
+# --- Imagenette and Tiny ImageNet: image folders ------------------------------------
+
+# Both releases are archives of JPEG files in ImageNet's layout (train/<wnid>/, val/...). The
+# SHA-256 digests and sizes are those listed in TensorFlow Datasets' checksum files
+# (url_checksums/imagenette.txt and tiny_imagenet.txt); data/SHA256SUMS repeats them.
+IMAGENETTE = {
+    "160": ("https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz",
+            "88daccb09b6fce93f45e6c09ddeb269cce705549e6bff322092a2a5a11489863", 98_948_031),
+    "320": ("https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-320.tgz",
+            "5020a9130cea0348272823cb12d2db7e981c6f2afa3dce71ccd5b8013005c55e", 341_553_947),
+    "full": ("https://s3.amazonaws.com/fast-ai-imageclas/imagenette2.tgz",
+             "de32de18a7d8df0114d5e2c3c14cafb9558e8f00441a73aa7953681ad02be49c", 1_556_914_727),
+}
+TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+TINY_IMAGENET_SHA256 = "6198c8ae015e2b3e007c7841da39ec069199b9aa3bfa943a462022fe5e43c821"
+TINY_IMAGENET_BYTES = 248_100_043
+
+
+def _image_release(folder_name: str, url: str, sha256: str, size: int, name: str,
+                   root: str | os.PathLike[str] | None, download_ok: bool, progress: bool) -> Path:
+    """The unpacked folder of an image-folder release: found in a data root (unpacked, or as its
+    archive), or downloaded into the cache, checked against its SHA-256 and unpacked there."""
+    roots = search_roots(root)
+    archive_name = url.rsplit("/", 1)[1]
+    for folder in roots:
+        if (folder / folder_name / "train").is_dir():
+            return folder / folder_name
+    for folder in roots:
+        if (folder / archive_name).is_file():
+            _extract(folder / archive_name, folder, sha256, name)
+            return folder / folder_name
+    where = ", ".join(str(r) for r in roots)
+    if not download_ok:
+        raise DataNotFound(f"{name} is not in {where}. Set {ENV_VAR} to a folder that holds {folder_name}/ or "
+                           f"{archive_name}, or allow the download ({size / 1e6:,.0f} MB; download_ok=True).")
+    try:
+        archive = download(url, cache_dir() / archive_name, sha256, progress=progress)
+    except DownloadFailed as err:
+        raise DataNotFound(f"{name} is not in {where}, and {err}") from err
+    _extract(archive, archive.parent, sha256, name)
+    return archive.parent / folder_name
+
+
+def load_imagenette(size: str = "160", *, root: str | os.PathLike[str] | None = None, download_ok: bool = True,
+                    progress: bool = True) -> Path:
+    """Imagenette (version 2): ten easy ImageNet classes, about 9,500 training and 3,900 validation photos.
+
+    ``size`` picks the release: ``"160"`` or ``"320"`` (shorter side scaled to 160 or 320
+    pixels; 99 MB and 342 MB) or ``"full"`` (the original photos, 1.6 GB). Found unpacked
+    (``imagenette2-160/``...) or as its archive in each of :func:`search_roots`, else downloaded
+    into :func:`cache_dir` when ``download_ok``, SHA-256 checked, and unpacked. Returns the
+    folder, which holds ``train/<wnid>/`` and ``val/<wnid>/``: read it with
+    :func:`alexnet_lib.data.imagenet_folder` or train on it with ``--dataset imagefolder``.
+    """
+    if size not in IMAGENETTE:
+        raise ValueError(f"size must be one of {sorted(IMAGENETTE)}, got {size!r}")
+    url, sha256, nbytes = IMAGENETTE[size]
+    folder_name = url.rsplit("/", 1)[1].removesuffix(".tgz")
+    return _image_release(folder_name, url, sha256, nbytes, f"Imagenette ({size})", root, download_ok, progress)
+
+
+def load_tiny_imagenet(*, root: str | os.PathLike[str] | None = None, download_ok: bool = True,
+                       progress: bool = True) -> Path:
+    """Tiny ImageNet: 200 ImageNet classes at 64x64 pixels, 100,000 training and 10,000 validation images.
+
+    Found or downloaded (248 MB, SHA-256 checked) like :func:`load_imagenette`. The release
+    keeps its validation images in one flat folder with a table of labels; the first call
+    sorts them into ``val/<wnid>/`` (:func:`alexnet_lib.data.sort_imagenet_val`), so the
+    returned folder has ImageNet's layout. Its ``test/`` images have no public labels.
+    """
+    from .data import sort_imagenet_val
+
+    folder = _image_release("tiny-imagenet-200", TINY_IMAGENET_URL, TINY_IMAGENET_SHA256, TINY_IMAGENET_BYTES,
+                            "Tiny ImageNet", root, download_ok, progress)
+    flat, table = folder / "val" / "images", folder / "val" / "val_annotations.txt"
+    if flat.is_dir():
+        for image in flat.iterdir():
+            shutil.move(str(image), str(folder / "val" / image.name))
+        flat.rmdir()
+        sort_imagenet_val(folder / "val", table)
+    return folder
 
 
 # --- ImageNet photographs ----------------------------------------------------------
