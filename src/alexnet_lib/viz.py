@@ -1,0 +1,168 @@
+"""Looking inside a trained AlexNet: the paper's Figures 3 and 4, and occlusion maps.
+
+- :func:`kernel_grid` lays out the first layer's kernels as coloured patches (Figure 3);
+  :func:`colour_share` measures how much of each kernel is colour rather than brightness.
+- :func:`activations` records what chosen layers output for a batch (feature maps).
+- :func:`hidden_features` returns the last hidden layer's vector (4096 numbers in the
+  paper's network), and :func:`nearest` finds the closest training images to a query
+  in that space or in pixel space (Figure 4, right).
+- :func:`five_best` draws an image with its five best guesses as bars (Figure 4, left).
+- :func:`occlusion_map` slides a grey square over an image and records how much the
+  correct class's probability drops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["activations", "colour_share", "five_best", "hidden_features", "kernel_grid", "nearest", "occlusion_map"]
+
+
+def kernel_grid(weight: torch.Tensor, columns: int | None = None, gap: int = 1, upscale: int = 1) -> np.ndarray:
+    """The kernels of a first convolution layer, ``(out, 3, k, k)``, as one RGB picture.
+
+    Each kernel is stretched to [0, 1] on its own (the paper's Figure 3 shows kernels the
+    same way: the pattern and its colours matter, not the absolute size of the weights),
+    and the kernels are laid out row by row, ``columns`` to a row, separated by ``gap``
+    white pixels. ``upscale`` repeats every pixel to make small kernels visible.
+    Returns an ``(H, W, 3)`` float array in [0, 1].
+    """
+    w = torch.as_tensor(weight).detach().float().cpu()
+    if w.dim() != 4 or w.shape[1] != 3:
+        raise ValueError(f"expected first-layer weights (out, 3, k, k), got {tuple(w.shape)}")
+    n, _, kh, kw = w.shape
+    columns = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    lo = w.amin(dim=(1, 2, 3), keepdim=True)
+    hi = w.amax(dim=(1, 2, 3), keepdim=True)
+    scaled = ((w - lo) / (hi - lo).clamp_min(1e-12)).permute(0, 2, 3, 1).numpy()
+    if upscale > 1:
+        scaled = scaled.repeat(upscale, axis=1).repeat(upscale, axis=2)
+        kh, kw = kh * upscale, kw * upscale
+    grid = np.ones((rows * (kh + gap) + gap, columns * (kw + gap) + gap, 3))
+    for i, kernel in enumerate(scaled):
+        r, c = divmod(i, columns)
+        grid[gap + r * (kh + gap):gap + r * (kh + gap) + kh, gap + c * (kw + gap):gap + c * (kw + gap) + kw] = kernel
+    return grid
+
+
+def colour_share(weight: torch.Tensor) -> np.ndarray:
+    """For each kernel of ``(out, 3, k, k)``: the share of its weights' variation that is colour.
+
+    A kernel's weights split into a grey part (at each position, the mean over R, G and B)
+    and a colour part (what is left). The share is the colour part's sum of squares over the
+    whole kernel's, after removing the kernel's overall mean: 0 for a kernel that treats R, G
+    and B alike (it sees brightness only), near 1 for one that sees colour contrasts only.
+    """
+    w = torch.as_tensor(weight).detach().double().cpu()
+    if w.dim() != 4 or w.shape[1] != 3:
+        raise ValueError(f"expected first-layer weights (out, 3, k, k), got {tuple(w.shape)}")
+    centred = w - w.mean(dim=(1, 2, 3), keepdim=True)
+    colour = centred - centred.mean(dim=1, keepdim=True)
+    total = centred.pow(2).sum(dim=(1, 2, 3)).clamp_min(1e-24)
+    return (colour.pow(2).sum(dim=(1, 2, 3)) / total).numpy()
+
+
+def _named_layers(model: nn.Module) -> dict[str, nn.Module]:
+    layers: dict[str, nn.Module] = {}
+    for part in ("features", "classifier"):
+        for name, module in getattr(model, part, nn.Sequential()).named_children():
+            layers[name] = module
+    if not layers:
+        raise ValueError("the model has no named features/classifier layers (use alexnet_lib.models.AlexNet)")
+    return layers
+
+
+def activations(model: nn.Module, x: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+    """What each named layer (``"conv1"``, ``"relu2"``, ``"fc7"``...) outputs for the batch ``x``.
+
+    The model runs once in eval mode without gradients; forward hooks copy the outputs.
+    """
+    wanted = list(layers)
+    available = _named_layers(model)
+    missing = [name for name in wanted if name not in available]
+    if missing:
+        raise ValueError(f"no layer named {missing}; the model has {list(available)}")
+    found: dict[str, torch.Tensor] = {}
+    hooks = [available[name].register_forward_hook(
+        lambda _m, _i, out, name=name: found.__setitem__(name, out.detach().clone())) for name in wanted]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return {name: found[name] for name in wanted}
+
+
+def hidden_features(model: nn.Module, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """The last hidden layer (after ``relu7``; 4096 numbers per image in the paper's network)."""
+    return torch.cat([activations(model, chunk, ["relu7"])["relu7"] for chunk in x.split(batch)])
+
+
+def nearest(query: torch.Tensor, bank: torch.Tensor, k: int = 5) -> torch.Tensor:
+    """Indices ``(Q, k)`` of the ``k`` rows of ``bank`` closest to each row of ``query`` (Euclidean).
+
+    Both are flattened to vectors first, so images ``(N, 3, H, W)`` compare in pixel space.
+    """
+    q = torch.as_tensor(query).flatten(1).double()
+    b = torch.as_tensor(bank).flatten(1).double()
+    if q.shape[1] != b.shape[1]:
+        raise ValueError(f"query vectors have {q.shape[1]} numbers and bank vectors {b.shape[1]}")
+    if not 0 < k <= len(b):
+        raise ValueError(f"k must be between 1 and {len(b)}, got {k}")
+    return torch.cdist(q, b).topk(k, largest=False).indices
+
+
+def five_best(ax_image, ax_bars, image: torch.Tensor | np.ndarray, probabilities: torch.Tensor,
+              label: int, names: Sequence[str]) -> None:
+    """An image (``(3, H, W)`` or ``(H, W, 3)``, uint8 or [0, 1]) with its five best guesses as bars
+    under it, the correct class in red when it is among them (the paper's Figure 4, left)."""
+    picture = np.asarray(image)
+    if picture.ndim == 3 and picture.shape[0] == 3:
+        picture = picture.transpose(1, 2, 0)
+    ax_image.imshow(picture, interpolation="nearest")
+    ax_image.set_title(names[label], fontsize=9)
+    ax_image.axis("off")
+    top = torch.as_tensor(probabilities).float().topk(min(5, len(names)))
+    classes = top.indices.tolist()
+    ax_bars.barh(np.arange(len(classes)), top.values.numpy(),
+                 color=["tab:red" if c == label else "tab:blue" for c in classes])
+    ax_bars.set_yticks(np.arange(len(classes)), [names[c] for c in classes], fontsize=7)
+    ax_bars.invert_yaxis()
+    ax_bars.set_xlim(0, 1)
+    ax_bars.tick_params(axis="x", labelsize=6)
+
+
+def occlusion_map(model: nn.Module, image: torch.Tensor, label: int, size: int, stride: int = 1,
+                  fill: float = 0.0, prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                  batch: int = 256) -> torch.Tensor:
+    """The probability of class ``label`` with a ``size x size`` square of the image covered,
+    for every position of the square (stride ``stride``): an ``(rows, columns)`` map.
+
+    ``image`` is ``(3, H, W)`` as the model takes it (already normalised; ``fill=0`` is
+    then the mean colour, a neutral grey), or anything ``prepare`` turns into that. Where
+    covering a region makes the probability fall, the network relied on that region.
+    """
+    x = torch.as_tensor(image)
+    if x.dim() != 3:
+        raise ValueError(f"expected one image (3, H, W), got {tuple(x.shape)}")
+    _, h, w = x.shape
+    if not 0 < size <= min(h, w) or stride < 1:
+        raise ValueError(f"the square ({size}) must fit the image ({h}x{w}) and the stride be positive")
+    tops, lefts = range(0, h - size + 1, stride), range(0, w - size + 1, stride)
+    covered = x.unsqueeze(0).repeat(len(tops) * len(lefts), 1, 1, 1)
+    for i, (top, left) in enumerate((t, lf) for t in tops for lf in lefts):
+        covered[i, :, top:top + size, left:left + size] = fill
+    model.eval()
+    with torch.no_grad():
+        p = torch.cat([model(prepare(c) if prepare else c).float().softmax(dim=1)[:, label]
+                       for c in covered.split(batch)])
+    return p.view(len(tops), len(lefts))

@@ -1,0 +1,135 @@
+"""Looking inside a network: kernel grids, activations, neighbours, occlusion, the feature-map explorer."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from alexnet_lib import viz
+from alexnet_lib.models import AlexNet
+from alexnet_lib.widgets import FeatureMapExplorer, square_image
+
+
+def small_model() -> AlexNet:
+    torch.manual_seed(0)
+    return AlexNet(num_classes=10, variant="small", width=0.25).eval()
+
+
+def test_kernel_grid_layout_and_stretch():
+    w = torch.randn(10, 3, 5, 5)
+    w[3] = 0.7  # a flat kernel must not divide by zero
+    grid = viz.kernel_grid(w, columns=4, gap=1, upscale=2)
+    assert grid.shape == (3 * 11 + 1, 4 * 11 + 1, 3) and grid.min() >= 0 and grid.max() <= 1
+    first = grid[1:11, 1:11]
+    assert first.min() == 0 and first.max() == 1  # each kernel stretched on its own
+    assert np.all(grid[0] == 1)  # white gaps
+    with pytest.raises(ValueError, match="first-layer weights"):
+        viz.kernel_grid(torch.randn(4, 1, 3, 3))
+
+
+def test_colour_share_tells_grey_from_colour():
+    grey = torch.randn(1, 1, 5, 5).repeat(1, 3, 1, 1)
+    pattern = torch.randn(5, 5)
+    colour = torch.stack([pattern, -pattern, torch.zeros(5, 5)]).unsqueeze(0)
+    share = viz.colour_share(torch.cat([grey, colour, grey + colour]))
+    assert share[0] == pytest.approx(0, abs=1e-12) and share[1] == pytest.approx(1)
+    assert 0 < share[2] < 1
+
+
+def test_activations_equal_running_the_layers_by_hand():
+    model = small_model()
+    x = torch.randn(2, 3, 32, 32)
+    found = viz.activations(model, x, ["conv1", "relu2", "fc7"])
+    with torch.no_grad():
+        torch.testing.assert_close(found["relu2"], model.features[:5](x.clone()))  # conv1 .. relu2
+        torch.testing.assert_close(found["conv1"], model.features.conv1(x))  # copied before the in-place ReLU
+    assert found["fc7"].shape == (2, 256) and viz.hidden_features(model, x, batch=1).shape == (2, 256)
+    assert (viz.hidden_features(model, x) >= 0).all()  # after relu7
+    with pytest.raises(ValueError, match="no layer named \\['conv9'\\]"):
+        viz.activations(model, x, ["conv9"])
+
+
+def test_nearest_is_euclidean():
+    rng = np.random.default_rng(0)
+    bank, query = torch.tensor(rng.normal(size=(30, 7))), torch.tensor(rng.normal(size=(4, 7)))
+    got = viz.nearest(query, bank, k=3)
+    brute = np.argsort(((query[:, None] - bank[None]) ** 2).sum(-1).numpy(), axis=1)[:, :3]
+    assert got.tolist() == brute.tolist()
+    assert viz.nearest(bank[:2], bank, k=1).flatten().tolist() == [0, 1]
+    with pytest.raises(ValueError, match="k must be"):
+        viz.nearest(query, bank, k=0)
+    with pytest.raises(ValueError, match="7 numbers"):
+        viz.nearest(query, torch.zeros(3, 5))
+
+
+class TopLeft(nn.Module):
+    """Class 0's score is the sum of the top-left 4x4 corner; class 1's is zero."""
+
+    def forward(self, x):
+        return torch.stack([x[:, :, :4, :4].sum(dim=(1, 2, 3)), torch.zeros(len(x))], dim=1)
+
+
+def test_occlusion_map_finds_what_the_model_looks_at():
+    image = torch.ones(3, 8, 8)
+    heat = viz.occlusion_map(TopLeft(), image, label=0, size=4, stride=2)
+    assert heat.shape == (3, 3)
+    assert heat[0, 0] == heat.min() and heat[2, 2] == heat.max()  # covering the corner hurts most
+    with pytest.raises(ValueError, match="must fit"):
+        viz.occlusion_map(TopLeft(), image, label=0, size=9)
+
+
+def test_five_best_marks_the_correct_class():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(2)
+    p = torch.tensor([0.1, 0.5, 0.2, 0.05, 0.05, 0.1])
+    viz.five_best(a, b, np.zeros((3, 8, 8), dtype=np.uint8), p, label=2, names=list("abcdef"))
+    colours = [bar.get_facecolor() for bar in b.patches]
+    assert len(colours) == 5 and sum(c[0] > 0.7 and c[2] < 0.3 for c in colours) == 1
+    plt.close(fig)
+
+
+def photo(seed: int, shape=(40, 50, 3)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, shape, dtype=np.uint8)
+
+
+def test_feature_map_explorer_carries_the_maps():
+    model = small_model()
+    prepare = lambda x: x.float() / 255  # noqa: E731
+    ex = FeatureMapExplorer(model, [photo(0), photo(1)], ["a", "b"], size=28, prepare=prepare,
+                            layers=("relu1", "relu5"))
+    assert [im["name"] for im in ex.images] == ["a", "b"] and len(ex.maps) == 2 and ex.layers == ["relu1", "relu5"]
+    first = ex.maps[0][0]
+    assert (first["channels"], first["height"], first["width"]) == (16, 28, 28)
+    expected = viz.activations(model, prepare(square_image(photo(0), 28)[None]), ["relu1"])["relu1"][0, 3]
+    shown = ex.feature_map(0, 0, 3)
+    if expected.max() > expected.min():
+        stretched = (expected - expected.min()) / (expected.max() - expected.min()) * 255
+        assert np.abs(shown.astype(float) - stretched.numpy()).max() <= 0.51
+    ex.add_image(photo(2, (3, 30, 30)), "c")
+    assert ex.image_index == 2 and len(ex.images) == 3
+    with pytest.raises(ValueError, match="not feature maps"):
+        FeatureMapExplorer(model, [photo(0)], ["a"], size=28, prepare=prepare, layers=("fc7",))
+    with pytest.raises(ValueError, match="one name per image"):
+        FeatureMapExplorer(model, [photo(0)], [], size=28, prepare=prepare)
+
+
+def test_feature_map_explorer_upload():
+    ex = FeatureMapExplorer(small_model(), [photo(0)], ["a"], size=28, prepare=lambda x: x.float() / 255)
+    buffer = io.BytesIO()
+    Image.fromarray(photo(5)).save(buffer, format="PNG")
+    ex.upload = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    assert len(ex.images) == 2 and ex.image_index == 1 and ex.status == "your image was added"
+    ex.upload = "data:image/png;base64," + base64.b64encode(b"not an image").decode()
+    assert len(ex.images) == 2 and ex.status.startswith("could not read")
+    with pytest.raises(ValueError, match="uint8"):
+        square_image(np.zeros((10, 10, 3), dtype=np.float32), 8)
