@@ -20,6 +20,7 @@ import torch.nn.functional as F
 pytestmark = pytest.mark.browser
 
 CHAPTER_1 = "notebooks/01_convolution_by_hand.html"
+CHAPTER_9 = "notebooks/09_what_the_network_learned.html"
 
 
 def pages(site: Path) -> list[str]:
@@ -144,12 +145,17 @@ def test_search_works_offline(open_page):
 # --- the sliding-filter explorer, with no kernel -------------------------------
 
 
-def explorer_state(site_dir: Path) -> dict:
-    html = (site_dir / CHAPTER_1).read_text(encoding="utf-8")
+def widget_states(site_dir: Path, page: str, marker: str) -> list[dict]:
+    """The saved states of the widgets on ``page`` whose JavaScript contains ``marker``."""
+    html = (site_dir / page).read_text(encoding="utf-8")
     match = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', html, re.S)
-    assert match, "the chapter page holds no widget state"
+    assert match, f"{page} holds no widget state"
     states = json.loads(match.group(1))["state"]
-    found = [m["state"] for m in states.values() if "sliding-filter-explorer" in str(m["state"].get("_esm", ""))]
+    return [m["state"] for m in states.values() if marker in str(m["state"].get("_esm", ""))]
+
+
+def explorer_state(site_dir: Path) -> dict:
+    found = widget_states(site_dir, CHAPTER_1, "sliding-filter-explorer")
     assert len(found) == 1, "expected one sliding-filter explorer in Chapter 1"
     return found[0]
 
@@ -272,4 +278,83 @@ def test_explorer_is_interactive_without_a_kernel(site_dir, open_page, screensho
     kernel = np.array(state["presets"]["5"]["box blur"])
     ex.check(reference_map(image, kernel, 1, 0))
     ex.root.screenshot(path=str(screenshot_dir / "explorer_5x5.png"))
+    assert not rec.errors and not rec.external and not rec.failed
+
+
+# --- the feature-map explorer (Chapter 9), with no kernel ----------------------------
+
+VIRIDIS = [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
+           (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)]
+
+
+def viridis(v: int) -> np.ndarray:
+    """The explorer's colour for a byte, as its JavaScript computes it."""
+    x = v / 255 * (len(VIRIDIS) - 1)
+    i = min(int(x), len(VIRIDIS) - 2)
+    t = x - i
+    return np.array([round(a + t * (b - a)) for a, b in zip(VIRIDIS[i], VIRIDIS[i + 1])])
+
+
+def saved_map(state: dict, image: int, layer: int, channel: int) -> np.ndarray:
+    import base64
+
+    m = state["maps"][image][layer]
+    data = np.frombuffer(base64.b64decode(m["data"]), dtype=np.uint8)
+    return data.reshape(m["channels"], m["height"], m["width"])[channel]
+
+
+def canvas_pixels(page, root, testid: str) -> np.ndarray:
+    rgba = page.evaluate(
+        """([root, id]) => { const c = root.querySelector(`[data-testid="${id}"]`);
+               const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+               return [c.height, c.width, Array.from(d)]; }""",
+        [root.element_handle(), testid],
+    )
+    h, w, values = rgba
+    return np.array(values, dtype=np.uint8).reshape(h, w, 4)[..., :3]
+
+
+def check_map(page, root, state: dict, image: int, layer: int, channel: int) -> None:
+    """Every cell of the drawn map has the colour of the saved byte for that cell."""
+    expected = saved_map(state, image, layer, channel)
+    drawn = canvas_pixels(page, root, "fmx-map")
+    scale = drawn.shape[0] // expected.shape[0]
+    assert drawn.shape[:2] == (expected.shape[0] * scale, expected.shape[1] * scale)
+    centres = drawn[scale // 2::scale, scale // 2::scale]
+    want = np.array([[viridis(int(v)) for v in row] for row in expected])
+    assert np.abs(centres.astype(int) - want).max() <= 1
+
+
+def test_feature_map_explorer_is_interactive_without_a_kernel(site_dir, open_page, screenshot_dir):
+    states = widget_states(site_dir, CHAPTER_9, "feature-map-explorer")
+    assert states, "Chapter 9 holds no feature-map explorer"
+    state = max(states, key=lambda s: len(s["layers"]))  # the chapter's (the exercise shows one layer)
+    rec = open_page(CHAPTER_9)
+    root = rec.page.locator('[data-testid="feature-map-explorer"]').first
+    root.wait_for(timeout=20000)
+    root.scroll_into_view_if_needed()
+    assert root.get_attribute("data-layer") == state["layers"][0]
+    check_map(rec.page, root, state, 0, 0, 0)
+    grid = root.locator('[data-testid="fmx-grid"] canvas')
+    assert grid.count() == state["maps"][0][0]["channels"]
+
+    # the next-channel button, then a click on a thumbnail
+    root.locator('button[aria-label="next channel"]').click()
+    assert root.get_attribute("data-channel") == "1"
+    check_map(rec.page, root, state, 0, 0, 1)
+    grid.nth(5).click()
+    assert root.get_attribute("data-channel") == "5"
+    check_map(rec.page, root, state, 0, 0, 5)
+
+    # another layer (the channel starts again at 0), another image
+    root.locator('select[aria-label="layer"]').select_option("1")
+    assert root.get_attribute("data-layer") == state["layers"][1] and root.get_attribute("data-channel") == "0"
+    assert grid.count() == state["maps"][0][1]["channels"]
+    check_map(rec.page, root, state, 0, 1, 0)
+    root.locator('select[aria-label="image"]').select_option("2")
+    assert root.get_attribute("data-image") == "2"
+    check_map(rec.page, root, state, 2, 1, 0)
+    shown = canvas_pixels(rec.page, root, "fmx-input")
+    assert shown.std() > 0, "the input image is drawn"
+    root.screenshot(path=str(screenshot_dir / "feature_map_explorer.png"))
     assert not rec.errors and not rec.external and not rec.failed
