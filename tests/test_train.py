@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -192,3 +193,26 @@ def test_subset_width_and_plot(tmp_path):
         train.load_history(tmp_path / "nothing")
     with pytest.raises(TrainError, match="width applies"):
         run(tmp_path, "bad2", model="torchvision", width=0.5, image_size=64)
+
+
+@pytest.mark.parametrize("changes", [dict(norm="lrn"), dict(norm="batch"), dict(pool="2/2"), dict(activation="tanh"),
+                                     dict(groups=2), dict(lighting=0.1), dict(label_smoothing=0.1),
+                                     dict(optimizer="adamw", lr=1e-3, weight_decay=0.05, schedule="cosine")])
+def test_the_switches_of_chapter_10_train(tmp_path, changes):
+    history = train.train(Config(**{**TINY, "model": "small", "width": 0.25, "image_size": 28, "epochs": 2,
+                                    "checkpoint_dir": str(tmp_path / "run"), **changes}))
+    assert len(history) == 2 and all(torch.isfinite(torch.tensor(h["train_loss"])) for h in history)
+    if changes.get("schedule") == "cosine":
+        # the rate each epoch ran with: the full rate, then half of it (cos(pi/2) = 0) in epoch 2 of 2
+        assert [h["lr"] for h in history] == pytest.approx([1e-3, 1e-3 * 0.5 * (1 + math.cos(math.pi / 2))])
+
+
+def test_bad_switches_are_explained(tmp_path):
+    with pytest.raises(TrainError, match="--pool is SIZE/STRIDE"):
+        run(tmp_path, "p", pool="3x2")
+    with pytest.raises(TrainError, match="apply to variant='small' only"):
+        run(tmp_path, "n", model="torchvision", image_size=64, norm="lrn")
+    with pytest.raises(TrainError, match="--lighting needs uint8 images"):
+        run(tmp_path, "l", lighting=0.1)
+    with pytest.raises(TrainError, match="--optimizer must be sgd or adamw"):
+        run(tmp_path, "o", optimizer="rmsprop")

@@ -156,33 +156,49 @@ def _torchvision_classifier(num_classes: int, dropout: float) -> nn.Sequential:
     )
 
 
-def _small_features(width: float = 1.0) -> nn.Sequential:
+SMALL_OPTIONS = {"norm": ("none", "lrn", "batch"), "activation": ("relu", "tanh")}
+
+
+def _activation(kind: str, index: int) -> tuple[str, nn.Module]:
+    return (f"relu{index}", nn.ReLU(inplace=True)) if kind == "relu" else (f"tanh{index}", nn.Tanh())
+
+
+def _small_features(width: float = 1.0, norm: str = "none", pool: tuple[int, int] = (3, 2),
+                    activation: str = "relu", groups: int = 1) -> nn.Sequential:
+    """The small variant's convolutions. The options switch the paper's choices on and off:
+    ``norm="lrn"`` the paper's normalisation after the first two ReLUs (``"batch"``: batch
+    normalisation after every convolution instead); ``pool`` the max pooling's (size, stride),
+    (3, 2) overlapping as in the paper, (2, 2) not; ``activation`` ReLU or tanh; ``groups=2``
+    the paper's two towers in conv2, conv4 and conv5."""
     c1, c2, c3, c4, c5 = (max(int(round(c * width)), 1) for c in (64, 192, 384, 256, 256))
-    return nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(3, c1, kernel_size=5, padding=2)),
-        ("relu1", nn.ReLU(inplace=True)),
-        ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
-        ("conv2", nn.Conv2d(c1, c2, kernel_size=5, padding=2)),
-        ("relu2", nn.ReLU(inplace=True)),
-        ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
-        ("conv3", nn.Conv2d(c2, c3, kernel_size=3, padding=1)),
-        ("relu3", nn.ReLU(inplace=True)),
-        ("conv4", nn.Conv2d(c3, c4, kernel_size=3, padding=1)),
-        ("relu4", nn.ReLU(inplace=True)),
-        ("conv5", nn.Conv2d(c4, c5, kernel_size=3, padding=1)),
-        ("relu5", nn.ReLU(inplace=True)),
-        ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
-    ]))
+    if groups > 1 and any(c % groups for c in (c1, c2, c3, c4, c5)):
+        raise ValueError(f"groups={groups} must divide every layer's channels ({c1}, {c2}, {c3}, {c4}, {c5})")
+    convs = [("conv1", nn.Conv2d(3, c1, kernel_size=5, padding=2)),
+             ("conv2", nn.Conv2d(c1, c2, kernel_size=5, padding=2, groups=groups)),
+             ("conv3", nn.Conv2d(c2, c3, kernel_size=3, padding=1)),
+             ("conv4", nn.Conv2d(c3, c4, kernel_size=3, padding=1, groups=groups)),
+             ("conv5", nn.Conv2d(c4, c5, kernel_size=3, padding=1, groups=groups))]
+    layers: list[tuple[str, nn.Module]] = []
+    for index, (name, conv) in enumerate(convs, 1):
+        layers.append((name, conv))
+        if norm == "batch":
+            layers.append((f"bn{index}", nn.BatchNorm2d(conv.out_channels)))
+        layers.append(_activation(activation, index))
+        if norm == "lrn" and index <= 2:
+            layers.append((f"norm{index}", paper_lrn(groups=1)))
+        if index in (1, 2, 5):
+            layers.append((f"pool{index}", nn.MaxPool2d(kernel_size=pool[0], stride=pool[1])))
+    return nn.Sequential(OrderedDict(layers))
 
 
-def _small_classifier(num_classes: int, dropout: float, width: float = 1.0) -> nn.Sequential:
+def _small_classifier(num_classes: int, dropout: float, width: float = 1.0, activation: str = "relu") -> nn.Sequential:
     c5, hidden = max(int(round(256 * width)), 1), max(int(round(1024 * width)), 1)
     return nn.Sequential(OrderedDict([
         ("fc6", nn.Linear(c5 * 3 * 3, hidden)),
-        ("relu6", nn.ReLU(inplace=True)),
+        _activation(activation, 6),
         ("drop6", nn.Dropout(dropout)),
         ("fc7", nn.Linear(hidden, hidden)),
-        ("relu7", nn.ReLU(inplace=True)),
+        _activation(activation, 7),
         ("drop7", nn.Dropout(dropout)),
         ("fc8", nn.Linear(hidden, num_classes)),
     ]))
@@ -203,7 +219,8 @@ class AlexNet(nn.Module):
     """
 
     def __init__(self, num_classes: int = 1000, variant: str = "paper", dropout: float = 0.5,
-                 width: float = 1.0) -> None:
+                 width: float = 1.0, *, norm: str = "none", pool: tuple[int, int] = (3, 2),
+                 activation: str = "relu", groups: int = 1) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -213,6 +230,16 @@ class AlexNet(nn.Module):
             raise ValueError(f"width applies to variant='small' only; the {variant} variant has fixed sizes")
         if not width > 0:
             raise ValueError(f"width must be positive, got {width}")
+        options = {"norm": norm, "pool": tuple(pool), "activation": activation, "groups": groups}
+        changed = [k for k, v in options.items() if v != {"norm": "none", "pool": (3, 2), "activation": "relu",
+                                                             "groups": 1}[k]]
+        if changed and variant != "small":
+            raise ValueError(f"{', '.join(changed)} apply to variant='small' only (Chapter 10's experiments)")
+        for key, allowed in SMALL_OPTIONS.items():
+            if options[key] not in allowed:
+                raise ValueError(f"{key} must be one of {allowed}, got {options[key]!r}")
+        if groups < 1 or len(options["pool"]) != 2 or min(options["pool"]) < 1:
+            raise ValueError(f"groups must be at least 1 and pool a (size, stride) pair, got {groups}, {pool}")
         self.variant = variant
         self.num_classes = num_classes
         self.width = width
@@ -225,9 +252,9 @@ class AlexNet(nn.Module):
             self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
             self.classifier = _torchvision_classifier(num_classes, dropout)
         else:
-            self.features = _small_features(width)
+            self.features = _small_features(width, norm, options["pool"], activation, groups)
             self.avgpool = nn.AdaptiveAvgPool2d((3, 3))
-            self.classifier = _small_classifier(num_classes, dropout, width)
+            self.classifier = _small_classifier(num_classes, dropout, width, activation)
 
     def _init_paper(self) -> None:
         """Weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6, fc7 and 0 elsewhere (section 5)."""

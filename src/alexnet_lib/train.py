@@ -101,6 +101,17 @@ class Config:
     train_subset: int | None = None
     predecode: bool = False
     cache_dir: str | None = None
+    # the small model's switches (Chapter 10 turns the paper's choices off one at a time)
+    norm: str = "none"
+    pool: str = "3/2"
+    activation: str = "relu"
+    groups: int = 1
+    # the optimisation's switches: what changed since 2012
+    optimizer: str = "sgd"
+    label_smoothing: float = 0.0
+    schedule: str | None = None
+    lighting: float = 0.0
+    augment: bool = True  # random patches and flips for uint8 training images (else the central patch)
 
     def resolved(self) -> Config:
         """A copy with the recipe's defaults filled in for every setting left unset."""
@@ -328,7 +339,12 @@ def build_model(cfg: Config, num_classes: int) -> nn.Module:
     if not 0 <= cfg.dropout < 1:
         raise TrainError(f"--dropout must be in [0, 1), got {cfg.dropout}")
     try:
-        return AlexNet(num_classes=num_classes, variant=MODELS[cfg.model], dropout=cfg.dropout, width=cfg.width)
+        size, stride = (int(v) for v in cfg.pool.split("/"))
+    except ValueError as err:
+        raise TrainError(f"--pool {cfg.pool!r}: --pool is SIZE/STRIDE, e.g. 3/2 (overlapping) or 2/2") from err
+    try:
+        return AlexNet(num_classes=num_classes, variant=MODELS[cfg.model], dropout=cfg.dropout, width=cfg.width,
+                       norm=cfg.norm, pool=(size, stride), activation=cfg.activation, groups=cfg.groups)
     except ValueError as err:
         raise TrainError(str(err)) from err
 
@@ -451,8 +467,24 @@ def _autocast(device: torch.device, amp: str):
     return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
 
 
+def _lighting(train_set: Dataset, cfg: Config):
+    """The paper's PCA colour augmentation for ``--lighting STD`` (``uint8`` data only), with the
+    RGB eigenvectors of up to 5,000 training images."""
+    if cfg.lighting == 0:
+        return None
+    from .data import PCALighting, PreDecoded, rgb_pca
+
+    base = train_set
+    while isinstance(base, torch.utils.data.Subset):
+        base = base.dataset
+    if not isinstance(base, PreDecoded):
+        raise TrainError("--lighting needs uint8 images: CIFAR-10 with --image-size below 32, or --predecode")
+    eigval, eigvec = rgb_pca(base.images[:5000])
+    return PCALighting(cfg.lighting, eigval, eigvec)
+
+
 def prepare_batch(x: torch.Tensor, y: torch.Tensor, device: torch.device, cfg: Config, train: bool = False,
-                  norm: tuple[Any, Any] | None = None):
+                  norm: tuple[Any, Any] | None = None, lighting=None):
     """A batch on the device, ready for the model. ``uint8`` batches (``--predecode``, or CIFAR-10
     with ``--image-size`` below 32) get their patches cut (and flipped, for training) and are
     normalised there with ``norm = (mean, std)`` (:func:`alexnet_lib.data.crop_batch`)."""
@@ -461,16 +493,25 @@ def prepare_batch(x: torch.Tensor, y: torch.Tensor, device: torch.device, cfg: C
     x = x.to(device, non_blocking=True)
     if x.dtype == torch.uint8:
         mean, std = norm or (IMAGENET_MEAN, IMAGENET_STD)
-        x = to_float_batch(crop_batch(x, crop_size(cfg), train), mean=mean, std=std)
+        x = to_float_batch(crop_batch(x, crop_size(cfg), train and cfg.augment), mean=mean, std=std,
+                           lighting=lighting if train else None)
     if cfg.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x, y.to(device, non_blocking=True)
 
 
+SCHEDULES = ("plateau", "step", "cosine")
+
+
 def _end_of_epoch(state: State, metrics: dict[str, float], optimizer: torch.optim.Optimizer, cfg: Config) -> None:
-    """The learning-rate schedule: the paper's plateau rule, or torchvision's steps of 30 epochs."""
+    """The learning-rate schedule: the paper's plateau rule, torchvision's steps of 30 epochs,
+    or a cosine decay from ``--lr`` to zero over the run (a schedule of today)."""
     error = metrics["val_top1_error"]
-    if cfg.recipe == "paper":
+    schedule = cfg.schedule or RECIPES[cfg.recipe]["schedule"]
+    if schedule == "cosine":
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * (state.epoch + 1) / cfg.epochs))
+    elif schedule == "plateau":
         if error < state.best_error - 1e-4:
             state.best_error, state.bad_epochs = error, 0
         else:
@@ -503,6 +544,10 @@ def train(cfg: Config, on_step: Callable[[State], None] | None = None) -> list[d
     cfg = cfg.resolved()
     if cfg.amp not in ("off", "bf16", "fp16"):
         raise TrainError(f"--amp must be off, bf16 or fp16, got {cfg.amp!r}")
+    if cfg.optimizer not in ("sgd", "adamw") or (cfg.schedule is not None and cfg.schedule not in SCHEDULES):
+        raise TrainError(f"--optimizer must be sgd or adamw and --schedule one of {SCHEDULES}")
+    if not 0 <= cfg.label_smoothing < 1 or cfg.lighting < 0:
+        raise TrainError("--label-smoothing must be in [0, 1) and --lighting at least 0")
     if cfg.accumulate < 1 or cfg.batch_size < 1 or cfg.epochs < 1:
         raise TrainError("--accumulate, --batch-size and --epochs must be at least 1")
     place = _start_distributed(cfg.device)
@@ -537,7 +582,10 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
     model = build_model(cfg, classes).to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        optimizer: torch.optim.Optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16" and device.type == "cuda")
 
     folder = Path(cfg.checkpoint_dir)
@@ -559,6 +607,7 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
                                                 max(cfg.batch_size // place.world, 1), drop_last=False)
     train_loader = batch_loader(train_set, batches, cfg, device)
     norm = normalisation(train_set)
+    lighting = _lighting(train_set, cfg)
     val_loader = batch_loader(val_share, val_batches, cfg, device)
     batches_per_epoch = batches.global_batches()
     # This process's share of the epoch's running sums since they were last added up. The loss and
@@ -600,11 +649,11 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
             except StopIteration:
                 break
             state.data_seconds += time.perf_counter() - waited
-            x, y = prepare_batch(x, y, device, cfg, train=True, norm=norm)
+            x, y = prepare_batch(x, y, device, cfg, train=True, norm=norm, lighting=lighting)
             try:
                 with _autocast(device, cfg.amp):
                     logits = model(x)
-                    loss_sum = F.cross_entropy(logits.float(), y, reduction="sum")
+                    loss_sum = F.cross_entropy(logits.float(), y, reduction="sum", label_smoothing=cfg.label_smoothing)
                     # Each process's sum over the global batch's size, times the number of processes:
                     # averaging the gradients (what DDP does) then gives the global mean. With one
                     # process this is the batch mean, loss_sum * 1 / len(y), to the last bit.
@@ -736,6 +785,19 @@ def parse_args(argv: list[str] | None = None) -> Config:
                         help="imagefolder: decode every image once into uint8 squares (cached on disk); "
                              "crops and flips then run on whole batches on the device")
     parser.add_argument("--cache-dir", default=None, help="where --predecode keeps its files (default: data/predecoded)")
+    switches = parser.add_argument_group("the small model's and the optimisation's switches (Chapter 10)")
+    switches.add_argument("--norm", default=d.norm, choices=["none", "lrn", "batch"],
+                          help="none, the paper's LRN after the first two ReLUs, or batch normalisation")
+    switches.add_argument("--pool", default=d.pool, help="max pooling SIZE/STRIDE: 3/2 overlaps (the paper), 2/2 not")
+    switches.add_argument("--activation", default=d.activation, choices=["relu", "tanh"])
+    switches.add_argument("--groups", type=int, default=d.groups, help="2: the paper's towers in conv2, conv4, conv5")
+    switches.add_argument("--optimizer", default=d.optimizer, choices=["sgd", "adamw"])
+    switches.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    switches.add_argument("--schedule", default=None, choices=list(SCHEDULES), help="default: the recipe's")
+    switches.add_argument("--no-augment", dest="augment", action="store_false",
+                          help="train on the central patch, no random patches or flips")
+    switches.add_argument("--lighting", type=float, default=d.lighting,
+                          help="the paper's PCA colour augmentation with this standard deviation (0.1 in the paper)")
     args = parser.parse_args(argv)
     return Config(**vars(args))
 
