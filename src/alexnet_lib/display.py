@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["show_array", "show_images", "show_kernel", "show_source"]
+__all__ = ["record", "show_array", "show_images", "show_kernel", "show_source"]
 
 
 def show_source(obj: Any) -> Any:
@@ -23,6 +23,24 @@ def show_source(obj: Any) -> Any:
     module = inspect.getmodule(obj)
     where = f"`{module.__name__}.{obj.__qualname__}`" if module else f"`{obj.__qualname__}`"
     return Markdown(f"Source of {where}:\n\n```python\n{source.rstrip()}\n```")
+
+
+def record(key: str, text: str) -> str:
+    """Keep a measured result for another page of the book, without showing it here.
+
+    The book's page "The paper side by side" shows the numbers the chapters measured, as
+    the chapters computed them when the book was built: each chapter records them under a
+    key (myst-nb's *glue*), and the page pastes them. Outside the book build (Colab, a plain
+    Jupyter without myst-nb) nothing is recorded. Returns ``text``.
+    """
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return text
+    from IPython.display import Markdown
+
+    glue(key, Markdown(text), display=False)
+    return text
 
 
 def _diverging_limits(image: np.ndarray, percentile: float = 99.5) -> tuple[float, float]:
