@@ -97,6 +97,7 @@ test-browser: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m alexnet_lib.bench conv
 	$(BIN)/python -m alexnet_lib.bench data
+	$(BIN)/python -m alexnet_lib.bench train
 
 student: $(INSTALLED)
 	$(BIN)/python tools/student.py --out student
