@@ -25,7 +25,7 @@ def recorded_keys(notebook: Path) -> set[str]:
 
 
 def test_every_pasted_number_is_recorded_by_its_chapter():
-    refs = re.findall(r"\{glue:md\}`\.\./(notebooks/[^`:]+\.ipynb)::([a-z0-9_]+)`", PAGE.read_text())
+    refs = re.findall(r"\{glue\}`\.\./(notebooks/[^`:]+\.ipynb)::([a-z0-9_]+)`", PAGE.read_text())
     assert len(refs) >= 15
     for notebook, key in refs:
         path = ROOT / notebook
