@@ -37,10 +37,21 @@ def record(key: str, text: str) -> str:
         from myst_nb import glue
     except ImportError:
         return text
-    from IPython.display import Markdown
-
-    glue(key, Markdown(text), display=False)
+    glue(key, _Result(text), display=False)
     return text
+
+
+class _Result:
+    """A recorded text that pastes as itself (plain text without quotes, or Markdown)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
 
 
 def _diverging_limits(image: np.ndarray, percentile: float = 99.5) -> tuple[float, float]:
