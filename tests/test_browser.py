@@ -358,3 +358,13 @@ def test_feature_map_explorer_is_interactive_without_a_kernel(site_dir, open_pag
     assert shown.std() > 0, "the input image is drawn"
     root.screenshot(path=str(screenshot_dir / "feature_map_explorer.png"))
     assert not rec.errors and not rec.external and not rec.failed
+
+
+def test_result_tables_and_pasted_numbers_render(site_dir):
+    """Tables that cells display are HTML tables, and the side-by-side page shows numbers, not reprs."""
+    for page, tables in (("notebooks/06_alexnet_architecture.html", 2), ("notebooks/10_ablations_and_legacy.html", 2)):
+        html = (site_dir / page).read_text(encoding="utf-8")
+        assert html.count("<table") >= tables, page
+    side = (site_dir / "book" / "side_by_side.html").read_text(encoding="utf-8")
+    assert "IPython.core.display" not in side and "object at 0x" not in side
+    assert side.count("±") >= 8  # the ablation rows carry their standard errors
