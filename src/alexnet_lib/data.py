@@ -499,11 +499,17 @@ class PreDecoded(torch.utils.data.Dataset):
         return torch.from_numpy(self.images[order]), torch.from_numpy(self.labels[order].astype(np.int64))
 
 
-def normalisation(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The (mean, std) that normalise ``dataset``'s ``uint8`` batches (inside ``Subset`` wrappers too)."""
+def predecoded(dataset) -> PreDecoded | None:
+    """The :class:`PreDecoded` inside ``dataset`` (under any ``Subset`` wrappers), or ``None``."""
     while isinstance(dataset, torch.utils.data.Subset):
         dataset = dataset.dataset
-    return (dataset.mean, dataset.std) if isinstance(dataset, PreDecoded) else (IMAGENET_MEAN, IMAGENET_STD)
+    return dataset if isinstance(dataset, PreDecoded) else None
+
+
+def normalisation(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The (mean, std) that normalise ``dataset``'s ``uint8`` batches (inside ``Subset`` wrappers too)."""
+    base = predecoded(dataset)
+    return (base.mean, base.std) if base is not None else (IMAGENET_MEAN, IMAGENET_STD)
 
 
 def _file_list_key(dataset: ImageFolderDataset, scale: int) -> str:

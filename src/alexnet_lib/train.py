@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
-from .data import normalisation
+from .data import normalisation, predecoded
 from .models import AlexNet
 from .profiles import progress_bars_off
 
@@ -296,14 +296,6 @@ def _image_folders(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
 # --- devices and models ------------------------------------------------------------
 
 
-def _is_predecoded(dataset: Dataset) -> bool:
-    from .data import PreDecoded
-
-    while isinstance(dataset, torch.utils.data.Subset):
-        dataset = dataset.dataset
-    return isinstance(dataset, PreDecoded)
-
-
 def batch_loader(dataset: Dataset, batches: Sampler[list[int]], cfg: Config, device: torch.device) -> DataLoader:
     """A ``DataLoader`` giving the batches that ``batches`` lists, with ``cfg.workers`` workers (kept
     alive between epochs) and pinned memory for a CUDA device. A pre-decoded dataset hands over each
@@ -312,7 +304,7 @@ def batch_loader(dataset: Dataset, batches: Sampler[list[int]], cfg: Config, dev
     # them off PyTorch's global one, which dropout uses and checkpoints restore.
     args = dict(num_workers=cfg.workers, pin_memory=device.type == "cuda", persistent_workers=cfg.workers > 0,
                 generator=torch.Generator().manual_seed(cfg.seed))
-    if _is_predecoded(dataset):
+    if predecoded(dataset) is not None:
         return DataLoader(dataset, sampler=batches, batch_size=None, **args)
     return DataLoader(dataset, batch_sampler=batches, **args)
 
@@ -472,12 +464,10 @@ def _lighting(train_set: Dataset, cfg: Config):
     RGB eigenvectors of up to 5,000 training images."""
     if cfg.lighting == 0:
         return None
-    from .data import PCALighting, PreDecoded, rgb_pca
+    from .data import PCALighting, rgb_pca
 
-    base = train_set
-    while isinstance(base, torch.utils.data.Subset):
-        base = base.dataset
-    if not isinstance(base, PreDecoded):
+    base = predecoded(train_set)
+    if base is None:
         raise TrainError("--lighting needs uint8 images: CIFAR-10 with --image-size below 32, or --predecode")
     eigval, eigvec = rgb_pca(base.images[:5000])
     return PCALighting(cfg.lighting, eigval, eigvec)
