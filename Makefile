@@ -51,7 +51,9 @@ install:
 	@$(MAKE) --no-print-directory $(INSTALLED)
 
 book: $(INSTALLED)
-	@$(STAGE) book-build env $(BUILD_ENV) ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . ; \
+	@rm -rf _build/html/reports
+	@$(STAGE) book-build env $(BUILD_ENV) ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . && \
+	bash tools/check_execution.sh _build/html ; \
 	rc=$$?; $(STAGE) --summary; \
 	[ $$rc -eq 0 ] && echo "The book is in _build/html/index.html"; exit $$rc
 

@@ -150,3 +150,18 @@ def test_every_chapter_has_measured_budgets():
             assert nb.stem in runs, f"{nb.stem} has no {profile} measurement: run `make measure`"
             assert runs[nb.stem]["seconds"] > 0 and runs[nb.stem]["peak_mib"] > 0
         assert budget["machines"][profile]["processor"]
+
+
+def test_make_book_fails_when_a_chapter_did_not_run_to_its_end(tmp_path):
+    import subprocess
+
+    script = ROOT / "tools" / "check_execution.sh"
+    assert "tools/check_execution.sh _build/html" in (ROOT / "Makefile").read_text()
+    ok = subprocess.run(["bash", str(script), str(tmp_path)], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout == ""
+    report = tmp_path / "reports" / "notebooks" / "03_building_blocks.err.log"
+    report.parent.mkdir(parents=True)
+    report.write_text("Traceback ...\nnbclient.exceptions.CellTimeoutError: A cell timed out\n")
+    failed = subprocess.run(["bash", str(script), str(tmp_path)], capture_output=True, text=True)
+    assert failed.returncode == 1
+    assert "03_building_blocks.err.log" in failed.stdout and "CellTimeoutError" in failed.stdout

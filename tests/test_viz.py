@@ -12,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from alexnet_lib import viz
-from alexnet_lib.models import AlexNet
+from alexnet_lib.models import TORCHVISION_NAMES, AlexNet, named_layers
 from alexnet_lib.widgets import FeatureMapExplorer, square_image
 
 
@@ -133,3 +133,43 @@ def test_feature_map_explorer_upload():
     assert len(ex.images) == 2 and ex.status.startswith("could not read")
     with pytest.raises(ValueError, match="uint8"):
         square_image(np.zeros((10, 10, 3), dtype=np.float32), 8)
+
+
+def test_five_best_with_an_unknown_label_marks_nothing_and_uses_the_title():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(2)
+    p = torch.tensor([0.1, 0.5, 0.2, 0.05, 0.05, 0.1])
+    viz.five_best(a, b, np.zeros((8, 8, 3), dtype=np.uint8), p, label=-1, names=list("abcdef"), title="my photo")
+    assert a.get_title() == "my photo"
+    assert all(bar.get_facecolor()[2] > 0.5 for bar in b.patches)  # all blue
+    with pytest.raises(ValueError, match="class index"):
+        viz.five_best(a, b, np.zeros((8, 8, 3), dtype=np.uint8), p, label=6, names=list("abcdef"))
+    plt.close(fig)
+
+
+def test_named_layers_translate_torchvision_numbers():
+    import torchvision
+
+    ours = named_layers(AlexNet(variant="torchvision"))
+    theirs = named_layers(torchvision.models.alexnet())
+    assert list(ours) == list(theirs) == [*TORCHVISION_NAMES["features"], *TORCHVISION_NAMES["classifier"]]
+    for name in ours:
+        assert type(ours[name]) is type(theirs[name])
+    assert isinstance(ours["conv1"], torch.nn.Conv2d) and ours["conv1"].out_channels == 64
+    assert isinstance(ours["fc8"], torch.nn.Linear) and ours["fc8"].out_features == 1000
+    assert list(named_layers(AlexNet(variant="paper")))[:3] == ["conv1", "relu1", "norm1"]
+
+
+def test_activations_and_hidden_features_of_the_torchvision_variant():
+    torch.manual_seed(0)
+    model = AlexNet(variant="torchvision", num_classes=10).eval()
+    x = torch.randn(2, 3, 224, 224)
+    found = viz.activations(model, x, ["relu1", "relu2", "relu5", "relu7"])
+    assert [tuple(v.shape[1:]) for v in found.values()] == [(64, 55, 55), (192, 27, 27), (256, 13, 13), (4096,)]
+    assert torch.equal(viz.hidden_features(model, x), found["relu7"])
+    with torch.no_grad():  # relu7 is what fc8 reads
+        assert torch.allclose(model.classifier[6](found["relu7"]), model(x), atol=1e-5)

@@ -51,7 +51,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["PAPER_INPUT_SIZE", "VARIANTS", "AlexNet", "TowerLocalResponseNorm", "count_parameters", "paper_lrn"]
+__all__ = ["PAPER_INPUT_SIZE", "TORCHVISION_NAMES", "VARIANTS", "AlexNet", "TowerLocalResponseNorm",
+           "count_parameters", "named_layers", "paper_lrn"]
 
 VARIANTS = ("paper", "torchvision", "small")
 PAPER_INPUT_SIZE = 227
@@ -278,6 +279,34 @@ class AlexNet(nn.Module):
         else:
             x = self.avgpool(self.features(x))
         return self.classifier(torch.flatten(x, 1))
+
+
+# torchvision numbers its layers (features.0, features.1, ...) and its weight files use those
+# numbers; these are the book's names for them, in order.
+TORCHVISION_NAMES = {
+    "features": ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "conv3", "relu3",
+                 "conv4", "relu4", "conv5", "relu5", "pool5"),
+    "classifier": ("drop6", "fc6", "relu6", "drop7", "fc7", "relu7", "fc8"),
+}
+
+
+def named_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """Every layer of an AlexNet by the book's name (``conv1``, ``relu1``, ``pool1``, ... ``fc8``).
+
+    The paper's and the small variant name their layers so already. torchvision's variant
+    (and ``torchvision.models.alexnet`` itself) numbers them, so that its weight files
+    load; those numbers are translated here: ``features[0]`` is ``conv1``, ``classifier[6]``
+    is ``fc8``.
+    """
+    layers: dict[str, nn.Module] = {}
+    for part, book_names in TORCHVISION_NAMES.items():
+        children = list(getattr(model, part, nn.Sequential()).named_children())
+        numbered = [name for name, _ in children] == [str(i) for i in range(len(book_names))]
+        for i, (name, module) in enumerate(children):
+            layers[book_names[i] if numbered else name] = module
+    if not layers:
+        raise ValueError("the model has no features/classifier layers (use alexnet_lib.models.AlexNet)")
+    return layers
 
 
 def count_parameters(model: nn.Module) -> int:

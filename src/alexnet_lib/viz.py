@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .models import named_layers
+
 __all__ = ["activations", "colour_share", "five_best", "hidden_features", "kernel_grid", "nearest", "occlusion_map"]
 
 
@@ -67,23 +69,15 @@ def colour_share(weight: torch.Tensor) -> np.ndarray:
     return (colour.pow(2).sum(dim=(1, 2, 3)) / total).numpy()
 
 
-def _named_layers(model: nn.Module) -> dict[str, nn.Module]:
-    layers: dict[str, nn.Module] = {}
-    for part in ("features", "classifier"):
-        for name, module in getattr(model, part, nn.Sequential()).named_children():
-            layers[name] = module
-    if not layers:
-        raise ValueError("the model has no named features/classifier layers (use alexnet_lib.models.AlexNet)")
-    return layers
-
-
 def activations(model: nn.Module, x: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
     """What each named layer (``"conv1"``, ``"relu2"``, ``"fc7"``...) outputs for the batch ``x``.
+
+    Layers go by the book's names in every variant (:func:`alexnet_lib.models.named_layers`).
 
     The model runs once in eval mode without gradients; forward hooks copy the outputs.
     """
     wanted = list(layers)
-    available = _named_layers(model)
+    available = named_layers(model)
     missing = [name for name in wanted if name not in available]
     if missing:
         raise ValueError(f"no layer named {missing}; the model has {list(available)}")
@@ -122,14 +116,20 @@ def nearest(query: torch.Tensor, bank: torch.Tensor, k: int = 5) -> torch.Tensor
 
 
 def five_best(ax_image, ax_bars, image: torch.Tensor | np.ndarray, probabilities: torch.Tensor,
-              label: int, names: Sequence[str]) -> None:
+              label: int, names: Sequence[str], title: str | None = None) -> None:
     """An image (``(3, H, W)`` or ``(H, W, 3)``, uint8 or [0, 1]) with its five best guesses as bars
-    under it, the correct class in red when it is among them (the paper's Figure 4, left)."""
+    under it, the correct class in red when it is among them (the paper's Figure 4, left).
+
+    ``label`` is the correct class, or -1 where it is unknown (no bar is red then). The
+    image's title is ``title``, or else the correct class's name.
+    """
     picture = np.asarray(image)
     if picture.ndim == 3 and picture.shape[0] == 3:
         picture = picture.transpose(1, 2, 0)
+    if not -1 <= label < len(names):
+        raise ValueError(f"label {label} is not a class index (0 to {len(names) - 1}) or -1 for unknown")
     ax_image.imshow(picture, interpolation="nearest")
-    ax_image.set_title(names[label], fontsize=9)
+    ax_image.set_title(title if title is not None else names[label] if label >= 0 else "(class unknown)", fontsize=9)
     ax_image.axis("off")
     top = torch.as_tensor(probabilities).float().topk(min(5, len(names)))
     classes = top.indices.tolist()

@@ -1,0 +1,66 @@
+"""Chapter 9's ImageNet-network section, run with stand-in weights.
+
+The chapter repeats its views (explorer, five best guesses, neighbours, occlusion) with
+torchvision's pretrained AlexNet where its weights can be loaded. This machine has no
+copy of them, so the book's build never executes that section; this test does, with a
+randomly initialised network of the same variant in place of the download, so that the
+cells run top to bottom and produce their figures and explorer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER = ROOT / "notebooks" / "09_what_the_network_learned.ipynb"
+
+STAND_IN = '''
+import torch
+import alexnet_lib.pretrained
+from alexnet_lib.models import AlexNet
+
+def _stand_in(*args, **kwargs):
+    """A randomly initialised torchvision-variant AlexNet in place of the ImageNet weights."""
+    torch.manual_seed(0)
+    return AlexNet(num_classes=1000, variant="torchvision").eval()
+
+alexnet_lib.pretrained.load_torchvision_alexnet = _stand_in
+'''
+
+
+def _section(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    start = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## The same views of an ImageNet network"))
+    end = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Summary"))
+    return [c for c in nb.cells[start:end] if c.cell_type == "code"]
+
+
+def test_the_imagenet_section_runs_with_a_network_of_that_variant(monkeypatch):
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(CHAPTER, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(STAND_IN))
+    monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(CHAPTER.parent)}}).execute()
+
+    section = _section(nb)
+    assert len(section) == 6
+    text = "\n".join(o.get("text", "") for c in section for o in c.outputs if o.output_type == "stream")
+    assert "not shown in this run" not in text
+    assert "showing torchvision's ImageNet AlexNet" in text
+    assert "a moved, mirrored photo's nearest central patch is its own" in text and "untrained network" in text
+    pictures = sum("image/png" in o.get("data", {}) for c in section for o in c.outputs)
+    assert pictures == 3  # five best, neighbours, occlusion
+
+    views = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+             for c in section for o in c.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][views[0]]["state"]
+    assert [i["height"] for i in state["images"]] == [224] * 4
+    assert [m["height"] for m in state["maps"][0]] == [55, 27, 13]  # relu1, relu2, relu5 at 224 pixels
+    assert all("ImageNet network" in i["name"] for i in state["images"])
