@@ -39,8 +39,19 @@ def _section(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells[start:end] if c.cell_type == "code"]
 
 
-def test_the_imagenet_section_runs_with_a_network_of_that_variant(monkeypatch):
+@pytest.mark.parametrize("photos", ["book", "fallback"])
+def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkeypatch, tmp_path):
+    """With the book's ImageNet photographs, and (as in Colab, where they are missing) with
+    scikit-image's few unlabelled photos in their place."""
     nbclient = pytest.importorskip("nbclient")
+    from alexnet_lib import datasets
+
+    if photos == "fallback":  # a data folder with the CIFAR-10 subset (where there is one) and no photos
+        for root in datasets.search_roots():
+            if (root / "cifar10_subset.npz").is_file():
+                (tmp_path / "cifar10_subset.npz").symlink_to(root / "cifar10_subset.npz")
+                break
+        monkeypatch.setenv("ALEXNET_DATA_DIR", str(tmp_path))
     nb = nbformat.read(CHAPTER, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(STAND_IN))
     monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
@@ -53,6 +64,8 @@ def test_the_imagenet_section_runs_with_a_network_of_that_variant(monkeypatch):
     text = "\n".join(o.get("text", "") for c in section for o in c.outputs if o.output_type == "stream")
     assert "not shown in this run" not in text
     assert "showing torchvision's ImageNet AlexNet" in text
+    if photos == "fallback":
+        assert "scikit-image" in text and "no ImageNet labels" in text
     assert "a moved, mirrored photo's nearest central patch is its own" in text and "untrained network" in text
     pictures = sum("image/png" in o.get("data", {}) for c in section for o in c.outputs)
     assert pictures == 3  # five best, neighbours, occlusion
