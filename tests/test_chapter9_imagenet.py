@@ -62,13 +62,16 @@ def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkey
     section = _section(nb)
     assert len(section) == 6
     text = "\n".join(o.get("text", "") for c in section for o in c.outputs if o.output_type == "stream")
-    assert "not shown in this run" not in text
     assert "showing torchvision's ImageNet AlexNet" in text
-    if photos == "fallback":
-        assert "scikit-image" in text and "no ImageNet labels" in text
-    assert "a moved, mirrored photo's nearest central patch is its own" in text and "untrained network" in text
     pictures = sum("image/png" in o.get("data", {}) for c in section for o in c.outputs)
-    assert pictures == 3  # five best, neighbours, occlusion
+    if photos == "book":
+        assert "Not shown" not in text
+        assert "a changed photo's nearest central patch is its own" in text and "random weights" in text
+        assert pictures == 3  # five best, neighbours, occlusion
+    else:  # five unlabelled photos: the views that need many labelled photos say so
+        assert "scikit-image" in text and "no ImageNet labels" in text
+        assert text.count("Not shown in this run: only 5 photos without ImageNet labels") == 2
+        assert pictures == 2  # five best, occlusion
 
     views = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
              for c in section for o in c.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
@@ -77,3 +80,10 @@ def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkey
     assert [i["height"] for i in state["images"]] == [224] * 4
     assert [m["height"] for m in state["maps"][0]] == [55, 27, 13]  # relu1, relu2, relu5 at 224 pixels
     assert all("ImageNet network" in i["name"] for i in state["images"])
+
+
+def test_without_the_weights_every_view_of_the_section_says_why(monkeypatch):
+    """The book's own build (no weights): each cell prints that it shows nothing, and why."""
+    nb = nbformat.read(CHAPTER, as_version=4)
+    section = _section(nb)
+    assert all("Not shown in this run" in c.source for c in section)

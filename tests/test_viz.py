@@ -173,3 +173,29 @@ def test_activations_and_hidden_features_of_the_torchvision_variant():
     assert torch.equal(viz.hidden_features(model, x), found["relu7"])
     with torch.no_grad():  # relu7 is what fc8 reads
         assert torch.allclose(model.classifier[6](found["relu7"]), model(x), atol=1e-5)
+
+
+def test_nearest_in_chunks_equals_all_at_once():
+    torch.manual_seed(0)
+    query, bank = torch.randn(37, 5), torch.randn(50, 5)
+    assert torch.equal(viz.nearest(query, bank, k=3, chunk=8), viz.nearest(query, bank, k=3, chunk=1000))
+    assert torch.equal(viz.nearest(bank[:4], bank, k=1)[:, 0], torch.arange(4))
+
+
+def test_draw_occlusion_lines_the_map_up_with_its_image():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    image = torch.zeros(3, 28, 28)
+    heat = viz.occlusion_map(nn.Sequential(nn.Flatten(), nn.Linear(3 * 28 * 28, 2)), image, 0, size=8, stride=2)
+    assert heat.shape == (11, 11)
+    fig, ax = plt.subplots()
+    shown = viz.draw_occlusion(ax, heat, size=8, stride=2, image_shape=(28, 28))
+    # centres at 4, 6, ..., 24; each cell 2 wide around its centre: from 3 to 25
+    assert shown.get_extent() == [3.0, 25.0, 25.0, 3.0]
+    assert ax.get_xlim() == (0.0, 28.0) and ax.get_ylim() == (28.0, 0.0)
+    with pytest.raises(ValueError, match="occlusion map"):
+        viz.draw_occlusion(ax, heat[0], size=8, stride=2, image_shape=(28, 28))
+    plt.close(fig)

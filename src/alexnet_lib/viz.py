@@ -8,7 +8,7 @@
   in that space or in pixel space (Figure 4, right).
 - :func:`five_best` draws an image with its five best guesses as bars (Figure 4, left).
 - :func:`occlusion_map` slides a grey square over an image and records how much the
-  correct class's probability drops.
+  correct class's probability drops; :func:`draw_occlusion` draws it in line with its image.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from torch import nn
 
 from .models import named_layers
 
-__all__ = ["activations", "colour_share", "five_best", "hidden_features", "kernel_grid", "nearest", "occlusion_map"]
+__all__ = ["activations", "colour_share", "draw_occlusion", "five_best", "hidden_features", "kernel_grid", "nearest",
+           "occlusion_map"]
 
 
 def kernel_grid(weight: torch.Tensor, columns: int | None = None, gap: int = 1, upscale: int = 1) -> np.ndarray:
@@ -101,18 +102,21 @@ def hidden_features(model: nn.Module, x: torch.Tensor, batch: int = 256) -> torc
     return torch.cat([activations(model, chunk, ["relu7"])["relu7"] for chunk in x.split(batch)])
 
 
-def nearest(query: torch.Tensor, bank: torch.Tensor, k: int = 5) -> torch.Tensor:
+def nearest(query: torch.Tensor, bank: torch.Tensor, k: int = 5, chunk: int = 1024) -> torch.Tensor:
     """Indices ``(Q, k)`` of the ``k`` rows of ``bank`` closest to each row of ``query`` (Euclidean).
 
     Both are flattened to vectors first, so images ``(N, 3, H, W)`` compare in pixel space.
+    The queries go ``chunk`` at a time, so memory grows with ``chunk x len(bank)``
+    distances, not with all of them at once (10,000 queries against 50,000 images would
+    otherwise need a 4 GB matrix).
     """
-    q = torch.as_tensor(query).flatten(1).double()
+    q = torch.as_tensor(query).flatten(1)
     b = torch.as_tensor(bank).flatten(1).double()
     if q.shape[1] != b.shape[1]:
         raise ValueError(f"query vectors have {q.shape[1]} numbers and bank vectors {b.shape[1]}")
     if not 0 < k <= len(b):
         raise ValueError(f"k must be between 1 and {len(b)}, got {k}")
-    return torch.cdist(q, b).topk(k, largest=False).indices
+    return torch.cat([torch.cdist(part.double(), b).topk(k, largest=False).indices for part in q.split(chunk)])
 
 
 def five_best(ax_image, ax_bars, image: torch.Tensor | np.ndarray, probabilities: torch.Tensor,
@@ -166,3 +170,25 @@ def occlusion_map(model: nn.Module, image: torch.Tensor, label: int, size: int, 
         p = torch.cat([model(prepare(c) if prepare else c).float().softmax(dim=1)[:, label]
                        for c in covered.split(batch)])
     return p.view(len(tops), len(lefts))
+
+
+def draw_occlusion(ax, heat: torch.Tensor | np.ndarray, size: int, stride: int, image_shape: tuple[int, int],
+                   **imshow: object):
+    """Draw an :func:`occlusion_map` where it belongs on its ``(height, width)`` image.
+
+    Each value is painted over the ``stride x stride`` cell around the position the square's
+    centre took; the axes span the whole image, so a map drawn under its photo lines up
+    with it (the border the square's centre never reached stays empty). Colours default to
+    ``magma`` from 0 to 1. Returns the ``AxesImage`` (for a colour bar).
+    """
+    values = np.asarray(heat)
+    if values.ndim != 2:
+        raise ValueError(f"expected an occlusion map (rows, columns), got shape {values.shape}")
+    rows, columns = values.shape
+    height, width = image_shape
+    start = (size - stride) / 2  # the first cell's edge: the first centre, size / 2, less half a stride
+    shown = ax.imshow(values, extent=(start, start + columns * stride, start + rows * stride, start),
+                      **{"cmap": "magma", "vmin": 0, "vmax": 1, **imshow})
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    return shown
