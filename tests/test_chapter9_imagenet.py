@@ -46,6 +46,11 @@ def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkey
     nbclient = pytest.importorskip("nbclient")
     from alexnet_lib import datasets
 
+    if photos == "book":
+        try:
+            datasets.load_imagenet_samples(limit=1)
+        except datasets.DataNotFound:
+            pytest.skip("the book's ImageNet photographs are not on this machine (ALEXNET_DATA_DIR)")
     if photos == "fallback":  # a data folder with the CIFAR-10 subset (where there is one) and no photos
         for root in datasets.search_roots():
             if (root / "cifar10_subset.npz").is_file():
