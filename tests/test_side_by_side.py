@@ -37,15 +37,44 @@ def test_record_returns_its_text_and_needs_no_book():
     assert display.record("a_key", "12.5%") == "12.5%"  # outside a notebook it only returns the text
 
 
-def test_summarize_means_spreads_and_standard_errors():
-    base, other = ablations.EXPERIMENTS[0].name, ablations.EXPERIMENTS[3].name
-    runs = [{"experiment": base, "val_top1_error": v, "train_top1_error": 0.5} for v in (0.40, 0.42, 0.44)]
-    runs += [{"experiment": other, "val_top1_error": v, "train_top1_error": 0.3} for v in (0.46, 0.50, 0.48)]
+def test_summarize_compares_seed_by_seed_with_a_t_interval():
+    base, other = ablations.EXPERIMENTS[0].name, ablations.EXPERIMENTS[3].name  # the baseline, "no dropout"
+    runs = [{"experiment": base, "seed": i, "val_top1_error": v, "train_top1_error": 0.5}
+            for i, v in enumerate((0.40, 0.42, 0.44))]
+    runs += [{"experiment": other, "seed": i, "val_top1_error": v, "train_top1_error": 0.3}
+             for i, v in enumerate((0.46, 0.50, 0.48))]  # differences 0.06, 0.08, 0.04
     rows = ablations.summarize(runs)
     assert [r["experiment"] for r in rows] == [base, other] and [r["key"] for r in rows] == ["baseline", "dropout"]
     assert rows[0]["val_top1_error"] == pytest.approx(0.42) and rows[0]["val_std"] == pytest.approx(0.02)
-    assert rows[1]["vs_baseline"] == pytest.approx(0.06)
-    assert rows[1]["vs_baseline_se"] == pytest.approx((0.02**2 / 3 + 0.02**2 / 3) ** 0.5)
+    assert rows[0]["vs_baseline"] is None and rows[0]["verdict"] == "the baseline"
+    assert rows[1]["vs_baseline"] == pytest.approx(0.06) and rows[1]["pairs"] == 3
+    assert rows[1]["vs_baseline_se"] == pytest.approx(0.02 / 3**0.5)  # the differences' spread, not the runs'
+    assert rows[1]["vs_baseline_ci"] == pytest.approx(4.302653 * 0.02 / 3**0.5, rel=1e-5)  # t(0.975, 2 df)
+    # removing dropout raised the error, and the interval excludes zero: the paper's choice helped
+    assert rows[1]["verdict"] == "the paper's choice helped"
+
+
+def test_pairing_matches_seeds_not_order_and_verdicts_read_as_the_paper_s_choice():
+    base = ablations.EXPERIMENTS[0].name
+    runs = [{"experiment": base, "seed": s, "val_top1_error": v} for s, v in ((0, 0.5), (1, 0.6), (2, 0.7))]
+    runs += [{"experiment": "x", "seed": s, "val_top1_error": v} for s, v in ((2, 0.6), (0, 0.4), (1, 0.5))]
+    mean, se, ci, n = ablations.paired_difference(runs, "x", base)
+    assert (mean, se, n) == (pytest.approx(-0.1), pytest.approx(0.0), 3)
+    row = {"key": "lrn", "vs_baseline": -0.05, "vs_baseline_ci": 0.02}
+    assert ablations.verdict(row) == "the paper's choice helped"  # adding LRN lowered the error
+    assert ablations.verdict({**row, "key": "tanh"}) == "the paper's choice hurt"  # removing ReLU lowered it
+    assert ablations.verdict({**row, "key": "adamw"}) == "lower error"
+    assert ablations.verdict({**row, "vs_baseline_ci": 0.06}) == "no clear effect"
+    with pytest.raises(ValueError, match="no seed"):
+        ablations.paired_difference(runs, "x", "y")
+
+
+def test_half_width_is_half_of_the_baseline_s_width_in_every_profile():
+    from alexnet_lib.profiles import Profile
+
+    for name in ("cpu", "gpu"):
+        base = ablations.base_config(Profile(name, "test", "cpu"))
+        assert ablations.config(ablations.BY_KEY["half_width"], base, 0).width == base.width / 2
 
 
 def test_the_study_runs_and_is_recorded(tmp_path, monkeypatch, capsys):
