@@ -9,8 +9,6 @@ cells run top to bottom and produce their figures and explorer.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import nbformat

@@ -116,6 +116,13 @@ def t_quantile(probability: float, degrees_of_freedom: int) -> float:
     return float(stats.t.ppf(probability, degrees_of_freedom))
 
 
+def seed_differences(runs: list[dict[str, Any]], name: str, reference: str) -> list[float]:
+    """``name(seed i) - reference(seed i)`` in final validation error, for every seed both ran, in seed order."""
+    a = {r["seed"]: r["val_top1_error"] for r in runs if r["experiment"] == name}
+    b = {r["seed"]: r["val_top1_error"] for r in runs if r["experiment"] == reference}
+    return [a[seed] - b[seed] for seed in sorted(a) if seed in b]
+
+
 def paired_difference(runs: list[dict[str, Any]], name: str, reference: str,
                       level: float = 0.95) -> tuple[float, float, float, int]:
     """``name`` minus ``reference`` in final validation error, seed by seed.
@@ -127,9 +134,7 @@ def paired_difference(runs: list[dict[str, Any]], name: str, reference: str,
     there are pairs), and the number of pairs. With one pair the error and the interval
     are NaN.
     """
-    a = {r["seed"]: r["val_top1_error"] for r in runs if r["experiment"] == name}
-    b = {r["seed"]: r["val_top1_error"] for r in runs if r["experiment"] == reference}
-    pairs = [a[seed] - b[seed] for seed in sorted(a) if seed in b]
+    pairs = seed_differences(runs, name, reference)
     if not pairs:
         raise ValueError(f"no seed was run for both {name!r} and {reference!r}")
     if len(pairs) == 1:
