@@ -456,7 +456,7 @@ def loader_rate(cfg: Any, device: Any, warmup: int, steps: int, reference: bool)
     model (ours: cropped, flipped and normalised there), with no training: the most the training
     loop could do if the model took no time."""
     from . import train as trainer
-    from .data import normalisation
+    from .data import BatchPreparer
 
     if reference:
         loader = _reference_loader(cfg, device)
@@ -464,13 +464,14 @@ def loader_rate(cfg: Any, device: Any, warmup: int, steps: int, reference: bool)
         def prepare(x: Any, y: Any) -> Any:
             return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
     else:
-        train_set = trainer.build_data(cfg)[0]
-        norm = normalisation(train_set)
+        train_set = trainer.build_data(cfg).train
+        preparer = BatchPreparer.for_dataset(train_set, trainer.crop_size(cfg), channels_last=cfg.channels_last,
+                                             device=device)
         loader = trainer.batch_loader(train_set, trainer.EpochBatches(len(train_set), cfg.batch_size, cfg.seed),
                                       cfg, device)
 
         def prepare(x: Any, y: Any) -> Any:
-            return trainer.prepare_batch(x, y, device, cfg, train=True, norm=norm)
+            return preparer(x, train=True), y.to(device, non_blocking=True)
     clock = _StepClock(device, warmup, warmup + steps)
     for step, (x, y) in enumerate(loader, 1):
         prepare(x, y)

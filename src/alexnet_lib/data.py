@@ -39,6 +39,7 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "BadImage",
+    "BatchPreparer",
     "ImageFolderDataset",
     "PCALighting",
     "PreDecoded",
@@ -467,13 +468,15 @@ class PreDecoded(torch.utils.data.Dataset):
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, classes: Iterable[str],
-                 mean: Iterable[float] = IMAGENET_MEAN, std: Iterable[float] = IMAGENET_STD) -> None:
+                 mean: Iterable[float] = IMAGENET_MEAN, std: Iterable[float] = IMAGENET_STD,
+                 paths: list[str] | None = None) -> None:
         if images.ndim != 4 or images.shape[1] != 3 or images.dtype != np.uint8:
             raise ValueError(f"expected uint8 images (N, 3, S, S), got {images.dtype} {images.shape}")
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images, self.labels, self.classes = images, labels, list(classes)
         self.mean, self.std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+        self.paths = paths  # the file each image was decoded from, where known
 
     @classmethod
     def from_arrays(cls, images: np.ndarray, labels: np.ndarray, classes: Iterable[str],
@@ -566,7 +569,8 @@ def predecode(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] 
         os.replace(tmp, images_path)
     if not np.array_equal(np.load(labels_path), labels):
         raise ValueError(f"{labels_path} does not match {folder}; delete {out / stem}.* and run again")
-    return PreDecoded(np.load(images_path, mmap_mode="r"), labels, dataset.classes)
+    return PreDecoded(np.load(images_path, mmap_mode="r"), labels, dataset.classes,
+                      paths=[path for path, _ in dataset.samples])
 
 
 def crop_batch(batch: torch.Tensor, crop: int, train: bool, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -595,3 +599,73 @@ def crop_batch(batch: torch.Tensor, crop: int, train: bool, generator: torch.Gen
     images = torch.arange(n, device=device)[:, None, None, None]
     channels = torch.arange(c, device=device)[None, :, None, None]
     return batch[images, channels, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+class BatchPreparer:
+    """Turns a batch of ``uint8`` images into the model's input, on the model's device.
+
+    One object does the whole last stretch of the pipeline, for training and evaluation
+    alike: move the bytes to the device, cut the paper's patch (a random ``crop x crop``
+    patch with a random flip when training and ``augment`` is on, the central patch
+    otherwise), scale to [0, 1], add :class:`PCALighting` (training only), subtract the
+    per-channel mean and divide by the standard deviation, and switch to the channels-last
+    layout if asked. Batches that are already float (CIFAR-10 used whole) only move to the
+    device. Build it from the dataset with :meth:`for_dataset`: the dataset knows its
+    statistics.
+    """
+
+    def __init__(self, crop: int, mean: Iterable[float] = IMAGENET_MEAN, std: Iterable[float] = IMAGENET_STD, *,
+                 lighting: PCALighting | None = None, augment: bool = True, channels_last: bool = False,
+                 device: str | torch.device | None = None) -> None:
+        if crop < 1:
+            raise ValueError(f"crop must be a positive number of pixels, got {crop}")
+        self.crop, self.mean, self.std = crop, tuple(mean), tuple(std)
+        self.lighting, self.augment, self.channels_last = lighting, augment, channels_last
+        self.device = torch.device(device) if device is not None else None
+
+    @classmethod
+    def for_dataset(cls, dataset, crop: int, *, lighting: float = 0.0, augment: bool = True,
+                    channels_last: bool = False, device: str | torch.device | None = None,
+                    lighting_images: int = 2000) -> BatchPreparer:
+        """The preparer for ``dataset`` (a :class:`PreDecoded`, possibly inside ``Subset`` wrappers):
+        its channel statistics, and for ``lighting > 0`` the RGB principal components of up to
+        ``lighting_images`` of its images (the paper's PCA colour augmentation with that
+        standard deviation)."""
+        mean, std = normalisation(dataset)
+        pca = None
+        if lighting > 0:
+            base = predecoded(dataset)
+            if base is None:
+                raise ValueError("PCA lighting needs uint8 images (a PreDecoded dataset): CIFAR-10 with patches "
+                                 "smaller than 32 pixels, or image folders with predecode")
+            indices = _subset_indices(dataset)[:lighting_images]
+            eigval, eigvec = rgb_pca(base.images[np.sort(indices)])
+            pca = PCALighting(lighting, eigval, eigvec)
+        return cls(crop, mean, std, lighting=pca, augment=augment, channels_last=channels_last, device=device)
+
+    def __call__(self, batch: torch.Tensor, train: bool = False) -> torch.Tensor:
+        """The model's input for ``batch``: training augmentation if ``train``, the central patch otherwise."""
+        x = batch.to(self.device if self.device is not None else batch.device, non_blocking=True)
+        if x.dtype == torch.uint8:
+            x = to_float_batch(crop_batch(x, self.crop, train and self.augment), mean=self.mean, std=self.std,
+                               lighting=self.lighting if train else None)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def normalise(self, patches: torch.Tensor) -> torch.Tensor:
+        """``uint8`` patches already cut (ten-patch testing cuts its own) as the model's input."""
+        x = to_float_batch(patches.to(self.device if self.device is not None else patches.device),
+                           mean=self.mean, std=self.std)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(crop={self.crop}, mean={tuple(round(m, 3) for m in self.mean)}, "
+                f"std={tuple(round(s, 3) for s in self.std)}, lighting={self.lighting}, augment={self.augment})")
+
+
+def _subset_indices(dataset) -> np.ndarray:
+    """The indices into the innermost dataset that ``dataset`` (with any ``Subset`` wrappers) covers."""
+    if isinstance(dataset, torch.utils.data.Subset):
+        return _subset_indices(dataset.dataset)[np.asarray(dataset.indices)]
+    return np.arange(len(dataset))

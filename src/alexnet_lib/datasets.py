@@ -38,7 +38,9 @@ __all__ = [
     "cache_dir",
     "download",
     "load_cifar10",
+    "find_imagenette",
     "load_digits",
+    "load_imagenette",
     "load_imagenet_samples",
     "search_roots",
     "synthetic_images",
@@ -342,22 +344,49 @@ def _image_release(folder_name: str, url: str, sha256: str, size: int, name: str
     return archive.parent / folder_name
 
 
+# A copy of Imagenette with every photograph resized to 224 x 224 (whole, not cropped) has no
+# official archive: it is used where it is found, never downloaded.
+IMAGENETTE_224 = "imagenette2-224"
+
+
 def load_imagenette(size: str = "160", *, root: str | os.PathLike[str] | None = None, download_ok: bool = True,
                     progress: bool = True) -> Path:
-    """Imagenette (version 2): ten easy ImageNet classes, about 9,500 training and 3,900 validation photos.
+    """Imagenette (version 2): ten easy ImageNet classes, 9,469 training and 3,925 validation photos.
 
     ``size`` picks the release: ``"160"`` or ``"320"`` (shorter side scaled to 160 or 320
-    pixels; 99 MB and 342 MB) or ``"full"`` (the original photos, 1.6 GB). Found unpacked
+    pixels; 99 MB and 342 MB) or ``"full"`` (the original photos, 1.6 GB), found unpacked
     (``imagenette2-160/``...) or as its archive in each of :func:`search_roots`, else downloaded
-    into :func:`cache_dir` when ``download_ok``, SHA-256 checked, and unpacked. Returns the
-    folder, which holds ``train/<wnid>/`` and ``val/<wnid>/``: read it with
-    :func:`alexnet_lib.data.imagenet_folder` or train on it with ``--dataset imagefolder``.
+    into :func:`cache_dir` when ``download_ok``, SHA-256 checked, and unpacked. ``"224"`` is a
+    copy with every photo squashed to 224 x 224 (``imagenette2-224/``) that has no download:
+    it is found in the data roots or not at all. Returns the folder, which holds
+    ``train/<wnid>/`` and ``val/<wnid>/``: read it with :func:`alexnet_lib.data.imagenet_folder`
+    or train on it with ``--dataset imagenette``.
     """
+    if size == "224":
+        roots = search_roots(root)
+        for folder in roots:
+            if (folder / IMAGENETTE_224 / "train").is_dir() and (folder / IMAGENETTE_224 / "val").is_dir():
+                return folder / IMAGENETTE_224
+        raise DataNotFound(f"Imagenette's 224 px copy ({IMAGENETTE_224}/) is not in "
+                           f"{', '.join(str(r) for r in roots)}, and it has no download. Set {ENV_VAR} to a folder "
+                           f"that holds {IMAGENETTE_224}/, or use an official release: size '160', '320' or 'full'.")
     if size not in IMAGENETTE:
-        raise ValueError(f"size must be one of {sorted(IMAGENETTE)}, got {size!r}")
+        raise ValueError(f"size must be one of {sorted([*IMAGENETTE, '224'])}, got {size!r}")
     url, sha256, nbytes = IMAGENETTE[size]
     folder_name = url.rsplit("/", 1)[1].removesuffix(".tgz")
     return _image_release(folder_name, url, sha256, nbytes, f"Imagenette ({size})", root, download_ok, progress)
+
+
+def find_imagenette(size: str = "auto", *, root: str | os.PathLike[str] | None = None, download_ok: bool = True,
+                    progress: bool = True) -> Path:
+    """:func:`load_imagenette`, where ``size="auto"`` takes the 224 px copy when one is found, and
+    otherwise the 320 px release (found or downloaded): the paper's 256 px squares need more than 160."""
+    if size != "auto":
+        return load_imagenette(size, root=root, download_ok=download_ok, progress=progress)
+    try:
+        return load_imagenette("224", root=root)
+    except DataNotFound:
+        return load_imagenette("320", root=root, download_ok=download_ok, progress=progress)
 
 
 def load_tiny_imagenet(*, root: str | os.PathLike[str] | None = None, download_ok: bool = True,

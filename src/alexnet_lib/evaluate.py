@@ -32,7 +32,10 @@ def topk_error(logits, targets, ks: Sequence[int] = (1, 5)) -> dict[int, float]:
 
     Ties between exactly equal scores are broken by class index, lower first, so the
     result is deterministic (``torch.topk`` leaves the order of equal scores
-    unspecified; with real-valued scores ties are rare and the two agree).
+    unspecified; with real-valued scores ties are rare and the two agree). An example
+    with any score that is not finite (NaN or infinite, as a diverged network gives)
+    counts as an error for every ``k``: no comparison with NaN is true, so it would
+    otherwise rank its correct class first.
     """
     scores = _as_numpy(logits)
     labels = _as_numpy(targets)
@@ -55,6 +58,7 @@ def topk_error(logits, targets, ks: Sequence[int] = (1, 5)) -> dict[int, float]:
     higher = (scores > correct).sum(axis=1)
     equal_before = ((scores == correct) & (np.arange(classes)[None, :] < labels[:, None])).sum(axis=1)
     rank = higher + equal_before
+    rank[~np.isfinite(scores).all(axis=1)] = classes  # not finite: wrong, whatever k
     return {int(k): float(np.mean(rank >= k)) for k in ks}
 
 
@@ -183,7 +187,7 @@ def _checkpoint_model_and_data(path: str, data: str | None, batch_size: int, ten
     import torch
 
     from . import train
-    from .data import PreDecoded, normalisation
+    from .data import BatchPreparer, predecoded
 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -196,12 +200,10 @@ def _checkpoint_model_and_data(path: str, data: str | None, batch_size: int, ten
     cfg = train.Config(**{**payload["config"], "data": data or payload["config"].get("data"), "progress": False})
     crop = train.crop_size(cfg)
     prepare = None
-    _, val, classes, _ = train.build_data(cfg)
-    if isinstance(val, PreDecoded):  # uint8 images larger than the crop: cut and normalise per batch
-        norm = normalisation(val)  # the training set's statistics (both sets carry them)
-
-        def prepare(x):
-            return train.prepare_batch(x, torch.zeros(0, dtype=torch.long), x.device, cfg, norm=norm)[0]
+    run_data = train.build_data(cfg)
+    val, classes = run_data.test, run_data.classes
+    if predecoded(val) is not None:  # uint8 images larger than the crop: cut and normalise per batch
+        prepare = BatchPreparer.for_dataset(val, crop)  # the training set's statistics (every split carries them)
     elif ten_crop and cfg.dataset == "imagefolder":
         from . import data as data_mod
 

@@ -81,7 +81,9 @@ def _finished(folder: Path, cfg: train.Config) -> bool:
     except Exception:  # a damaged or foreign file: train again
         return False
     saved = train.Config(**payload["config"])
-    return settings_key(saved) == settings_key(cfg) and payload["state"]["epoch"] >= cfg.resolved().epochs
+    state = payload["state"]
+    return (settings_key(saved) == settings_key(cfg) and state["epoch"] >= cfg.resolved().epochs
+            and state.get("test") is not None)
 
 
 def train_or_load(cfg: train.Config, name: str, *, retrain: bool = False) -> tuple[list[dict[str, Any]], Path]:
@@ -96,7 +98,7 @@ def train_or_load(cfg: train.Config, name: str, *, retrain: bool = False) -> tup
         return train.load_history(folder), folder
     resume = not retrain and (folder / train.CHECKPOINT).exists()
     print(f"{'resuming' if resume else 'training'} {name} in {folder}")
-    history = train.train(replace(cfg, checkpoint_dir=str(folder), resume=resume))
+    history = train.train(replace(cfg, checkpoint_dir=str(folder), resume=resume, overwrite=not resume))
     return history, folder
 
 

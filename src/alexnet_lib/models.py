@@ -19,17 +19,31 @@ fc8     ``num_classes``                                 ``num_classes``
 
 The two GPUs' towers are grouped convolutions (``groups=2``) where the paper's GPUs
 do not talk to each other; pooling is overlapping (3x3, stride 2); LRN uses the
-paper's constants (``torch.nn.LocalResponseNorm`` with ``alpha * size``, see
-:func:`alexnet_lib.layers.local_response_norm`) and, like everything else before conv3,
-stays within a tower (:class:`TowerLocalResponseNorm`). :mod:`alexnet_lib.parallel` puts
-the two towers on two devices. Initialisation is the paper's:
-weights from N(0, 0.01), biases 1 in conv2, conv4, conv5 and the hidden fully
+paper's constants and, like everything else before conv3, stays within a tower
+(:class:`alexnet_lib.lrn.TowerLocalResponseNorm`). ``lrn="code"`` (the default) is what
+the paper's code computed (alpha divided by the window's 5 channels, as in
+``torch.nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)``); ``lrn="text"`` is the
+formula as printed, five times stronger (see :mod:`alexnet_lib.lrn`).
+:mod:`alexnet_lib.parallel` puts the two towers on two devices. Initialisation is the
+paper's: weights from N(0, 0.01), biases 1 in conv2, conv4, conv5 and the hidden fully
 connected layers, 0 elsewhere. It has the paper's "60 million parameters" (60,965,224).
 
-**224 or 227.** The paper says its input is 224x224, but an 11x11 filter at stride 4
-only fits a 227x227 input exactly: ``(227 - 11) / 4 + 1 = 55``, the paper's 55x55,
-whereas 224 gives 54.25. The paper variant therefore takes 227x227 inputs and says
-so, clearly, when given anything else.
+**224 or 227.** The paper says its input is 224x224. PyTorch rounds a layer's output
+size down: an 11x11 filter at stride 4 gives the paper's 55x55 from 227 pixels
+(``(227 - 11) / 4 + 1 = 55``) and 54x54 from 224. The paper's own code (cuda-convnet)
+rounded up, ``1 + ceil((224 - 11) / 4) = 55``, its last window hanging over the edge.
+This variant follows PyTorch and takes 227x227 by default, saying so clearly when given
+anything else.
+
+**Smaller images** (``image_size``). The same layers take any image of 67 pixels or
+more; only fc6's number of inputs follows the size of pool5's maps (``256 x 6 x 6`` at
+227 pixels, ``256 x 2 x 2`` at 128, where conv1 gives 30x30 maps). The book trains the
+full network on 128-pixel Imagenette patches this way, on a CPU.
+
+**Initialisation** (``init``). ``"paper"`` (the default) is the paper's; ``"he"`` draws
+weights from N(0, 2 / fan_in) with zero biases (He et al., 2015), which the book's
+recorded Imagenette run uses because the paper's initialisation left the network at
+chance there (Chapter 7 shows both).
 
 ``AlexNet(variant="small")`` keeps AlexNet's pattern (five convolutions with
 64-192-384-256-256 filters, overlapping max pooling, two hidden fully connected layers
@@ -49,60 +63,42 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-__all__ = ["PAPER_INPUT_SIZE", "TORCHVISION_NAMES", "VARIANTS", "AlexNet", "TowerLocalResponseNorm",
-           "count_parameters", "named_layers", "paper_lrn"]
+from .lrn import LRN_READINGS, TowerLocalResponseNorm, paper_lrn
+
+__all__ = ["INITS", "PAPER_INPUT_SIZE", "TORCHVISION_NAMES", "VARIANTS", "AlexNet",
+           "TowerLocalResponseNorm", "count_parameters", "named_layers", "paper_lrn", "paper_map_sizes"]
 
 VARIANTS = ("paper", "torchvision", "small")
 PAPER_INPUT_SIZE = 227
-
-# The paper's LRN constants; torch averages the squares, so alpha is multiplied by size.
-_LRN_SIZE, _LRN_ALPHA, _LRN_BETA, _LRN_K = 5, 1e-4, 0.75, 2.0
-
-
-class TowerLocalResponseNorm(nn.LocalResponseNorm):
-    """Local response normalisation done separately within each tower's channels.
-
-    In the paper each GPU holds half of a layer's kernel maps, and the GPUs exchange
-    activations only at conv3 and the fully connected layers (section 3.2). Normalising
-    across "adjacent kernel maps" is therefore done within one GPU's maps: channel 47 of
-    conv1 (the last on the first GPU) has no neighbour 48. A plain
-    ``nn.LocalResponseNorm`` over all 96 channels would mix the towers there; this one
-    splits the channels into ``groups`` equal parts first. The constants mean what they
-    mean in ``nn.LocalResponseNorm`` (``alpha`` is divided by ``size``).
-    """
-
-    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, groups: int = 2) -> None:
-        super().__init__(size, alpha=alpha, beta=beta, k=k)
-        self.groups = groups
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1] % self.groups:
-            raise ValueError(f"{x.shape[1]} channels do not split into {self.groups} towers")
-        parts = x.chunk(self.groups, dim=1)
-        return torch.cat([F.local_response_norm(p, self.size, self.alpha, self.beta, self.k) for p in parts], dim=1)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", groups={self.groups}"
+PAPER_MIN_SIZE = 67  # the smallest input for which pool5 still has a 1x1 map
+INITS = ("paper", "he")
 
 
-def paper_lrn(groups: int = 2) -> TowerLocalResponseNorm:
-    """The paper's normalisation (k=2, n=5, alpha=1e-4, beta=0.75), within each of ``groups`` towers."""
-    return TowerLocalResponseNorm(_LRN_SIZE, alpha=_LRN_ALPHA * _LRN_SIZE, beta=_LRN_BETA, k=_LRN_K, groups=groups)
+def paper_map_sizes(image_size: int) -> dict[str, int]:
+    """The side of the paper network's maps for a square input of ``image_size`` pixels, as PyTorch
+    computes them (rounding down): ``conv1``, ``pool1``, ``pool2`` (= conv3 to conv5), ``pool5``."""
+    def after(size: int, kernel: int, stride: int) -> int:
+        return (size - kernel) // stride + 1
+
+    conv1 = after(image_size, 11, 4)
+    pool1 = after(conv1, 3, 2)
+    pool2 = after(pool1, 3, 2)
+    return {"conv1": conv1, "pool1": pool1, "pool2": pool2, "pool5": after(pool2, 3, 2)}
 
 
-def _paper_features() -> nn.Sequential:
-    lrn = paper_lrn
+def _paper_features(lrn: str = "code") -> nn.Sequential:
+    def norm() -> TowerLocalResponseNorm:
+        return paper_lrn(groups=2, reading=lrn)
 
     return nn.Sequential(OrderedDict([
         ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),
         ("relu1", nn.ReLU(inplace=True)),
-        ("norm1", lrn()),
+        ("norm1", norm()),
         ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
         ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=2)),
         ("relu2", nn.ReLU(inplace=True)),
-        ("norm2", lrn()),
+        ("norm2", norm()),
         ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
         ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
         ("relu3", nn.ReLU(inplace=True)),
@@ -114,9 +110,9 @@ def _paper_features() -> nn.Sequential:
     ]))
 
 
-def _paper_classifier(num_classes: int, dropout: float) -> nn.Sequential:
+def _paper_classifier(num_classes: int, dropout: float, pool5: int = 6) -> nn.Sequential:
     return nn.Sequential(OrderedDict([
-        ("fc6", nn.Linear(256 * 6 * 6, 4096)),
+        ("fc6", nn.Linear(256 * pool5 * pool5, 4096)),
         ("relu6", nn.ReLU(inplace=True)),
         ("drop6", nn.Dropout(dropout)),
         ("fc7", nn.Linear(4096, 4096)),
@@ -165,7 +161,7 @@ def _activation(kind: str, index: int) -> tuple[str, nn.Module]:
 
 
 def _small_features(width: float = 1.0, norm: str = "none", pool: tuple[int, int] = (3, 2),
-                    activation: str = "relu", groups: int = 1) -> nn.Sequential:
+                    activation: str = "relu", groups: int = 1, lrn: str = "code") -> nn.Sequential:
     """The small variant's convolutions. The options switch the paper's choices on and off:
     ``norm="lrn"`` the paper's normalisation after the first two ReLUs (``"batch"``: batch
     normalisation after every convolution instead); ``pool`` the max pooling's (size, stride),
@@ -186,7 +182,7 @@ def _small_features(width: float = 1.0, norm: str = "none", pool: tuple[int, int
             layers.append((f"bn{index}", nn.BatchNorm2d(conv.out_channels)))
         layers.append(_activation(activation, index))
         if norm == "lrn" and index <= 2:
-            layers.append((f"norm{index}", paper_lrn(groups=1)))
+            layers.append((f"norm{index}", paper_lrn(groups=1, reading=lrn)))
         if index in (1, 2, 5):
             layers.append((f"pool{index}", nn.MaxPool2d(kernel_size=pool[0], stride=pool[1])))
     return nn.Sequential(OrderedDict(layers))
@@ -221,7 +217,8 @@ class AlexNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000, variant: str = "paper", dropout: float = 0.5,
                  width: float = 1.0, *, norm: str = "none", pool: tuple[int, int] = (3, 2),
-                 activation: str = "relu", groups: int = 1) -> None:
+                 activation: str = "relu", groups: int = 1, lrn: str = "code", image_size: int | None = None,
+                 init: str = "paper") -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -241,19 +238,37 @@ class AlexNet(nn.Module):
                 raise ValueError(f"{key} must be one of {allowed}, got {options[key]!r}")
         if groups < 1 or len(options["pool"]) != 2 or min(options["pool"]) < 1:
             raise ValueError(f"groups must be at least 1 and pool a (size, stride) pair, got {groups}, {pool}")
+        if lrn not in LRN_READINGS:
+            raise ValueError(f"lrn must be one of {sorted(LRN_READINGS)} (the paper's code or its printed "
+                             f"formula), got {lrn!r}")
+        if image_size is not None and variant != "paper":
+            raise ValueError(f"image_size applies to variant='paper' only; the {variant} variant takes any size")
+        size = PAPER_INPUT_SIZE if image_size is None else image_size
+        if variant == "paper" and not (isinstance(size, int) and size >= PAPER_MIN_SIZE):
+            raise ValueError(f"the paper's AlexNet needs images of at least {PAPER_MIN_SIZE} pixels (pool5 then "
+                             f"gives 1x1 maps; 227 gives the paper's 6x6), got {size!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        if init != "paper" and variant != "paper":
+            raise ValueError(f"init applies to variant='paper' only; the {variant} variant uses PyTorch's defaults")
         self.variant = variant
         self.num_classes = num_classes
         self.width = width
+        self.lrn = lrn
+        self.image_size = size if variant == "paper" else None
         if variant == "paper":
-            self.features = _paper_features()
-            self.classifier = _paper_classifier(num_classes, dropout)
-            self._init_paper()
+            self.features = _paper_features(lrn)
+            self.classifier = _paper_classifier(num_classes, dropout, paper_map_sizes(size)["pool5"])
+            if init == "paper":
+                self._init_paper()
+            else:
+                self._init_he()
         elif variant == "torchvision":
             self.features = _torchvision_features()
             self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
             self.classifier = _torchvision_classifier(num_classes, dropout)
         else:
-            self.features = _small_features(width, norm, options["pool"], activation, groups)
+            self.features = _small_features(width, norm, options["pool"], activation, groups, lrn)
             self.avgpool = nn.AdaptiveAvgPool2d((3, 3))
             self.classifier = _small_classifier(num_classes, dropout, width, activation)
 
@@ -266,14 +281,24 @@ class AlexNet(nn.Module):
                     nn.init.normal_(module.weight, mean=0.0, std=0.01)
                     nn.init.constant_(module.bias, 1.0 if name in ones else 0.0)
 
+    def _init_he(self) -> None:
+        """Weights from N(0, 2 / fan_in), biases 0: He et al.'s initialisation for ReLU networks (2015),
+        which keeps every layer's output at the scale of its input."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.variant == "paper":
-            if x.dim() != 4 or x.shape[1] != 3 or x.shape[2:] != (PAPER_INPUT_SIZE, PAPER_INPUT_SIZE):
+            size = self.image_size
+            if x.dim() != 4 or x.shape[1] != 3 or x.shape[2:] != (size, size):
                 raise ValueError(
-                    f"the paper's AlexNet takes (N, 3, 227, 227) images, got {tuple(x.shape)}. Its first layer "
-                    "(11x11 filters, stride 4) fits 227 exactly: (227 - 11) / 4 + 1 = 55. The paper's '224' "
-                    "gives 54.25. Crop or resize to 227, or use variant='torchvision', which pads the first "
-                    "layer and pools adaptively."
+                    f"this AlexNet (variant='paper', image_size={size}) takes (N, 3, {size}, {size}) images, got "
+                    f"{tuple(x.shape)}. At 227 its first layer (11x11 filters, stride 4) fits exactly: "
+                    "(227 - 11) / 4 + 1 = 55; the paper's '224' gives 54.25 in PyTorch, which rounds down. "
+                    "Crop or resize to the network's size, build it with image_size=..., or use "
+                    "variant='torchvision', which pads the first layer and pools adaptively."
                 )
             x = self.features(x)
         else:

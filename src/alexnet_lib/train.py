@@ -41,86 +41,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
-from .data import normalisation, predecoded
+from .config import DATASETS, MODELS, RECIPES, SCHEDULES, Config, TrainError
+from .data import BatchPreparer, predecoded
 from .models import AlexNet
 from .profiles import progress_bars_off
+from .run_data import SPLIT_SEED, RunData, build_data, crop_size, image_folder_root, square_size
 
-RECIPES: dict[str, dict[str, Any]] = {
-    "paper": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128, "epochs": 90,
-              "schedule": "plateau"},
-    "torchvision": {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "batch_size": 256, "epochs": 90,
-                    "schedule": "step"},
-}
-MODELS = {"paper": "paper", "torchvision": "torchvision", "small": "small"}
-DATASETS = ("synthetic", "cifar10", "imagefolder", "imagenette", "tiny-imagenet")
 CHECKPOINT = "last.pt"
-
-
-class TrainError(RuntimeError):
-    """A training run cannot start or continue; the message says why and what to do."""
-
-
-@dataclass
-class Config:
-    """Everything that defines a run (saved in every checkpoint)."""
-
-    dataset: str = "synthetic"
-    data: str | None = None
-    model: str = "small"
-    num_classes: int | None = None
-    image_size: int | None = None
-    recipe: str = "paper"
-    epochs: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    momentum: float | None = None
-    weight_decay: float | None = None
-    accumulate: int = 1
-    device: str = "auto"
-    amp: str = "off"
-    channels_last: bool = False
-    compile: bool = False
-    workers: int = 0
-    checkpoint_dir: str = "checkpoints"
-    checkpoint_every: int = 0
-    resume: bool = False
-    seed: int = 0
-    max_steps: int | None = None
-    deterministic: bool = False
-    download: bool = True
-    synthetic_size: int = 2048
-    progress: bool = True
-    dropout: float = 0.5
-    width: float = 1.0
-    train_subset: int | None = None
-    predecode: bool = False
-    cache_dir: str | None = None
-    # the small model's switches (Chapter 10 turns the paper's choices off one at a time)
-    norm: str = "none"
-    pool: str = "3/2"
-    activation: str = "relu"
-    groups: int = 1
-    # the optimisation's switches: what changed since 2012
-    optimizer: str = "sgd"
-    label_smoothing: float = 0.0
-    schedule: str | None = None
-    lighting: float = 0.0
-    augment: bool = True  # random patches and flips for uint8 training images (else the central patch)
-
-    def resolved(self) -> Config:
-        """A copy with the recipe's defaults filled in for every setting left unset."""
-        recipe = RECIPES[self.recipe]
-        values = asdict(self)
-        for key in ("epochs", "batch_size", "lr", "momentum", "weight_decay"):
-            if values[key] is None:
-                values[key] = recipe[key]
-        return Config(**values)
+TEST_RESULT = "test.json"
 
 
 # --- data ------------------------------------------------------------------------
@@ -198,101 +133,6 @@ def _sum_over_processes(values: list[float], place: Distributed) -> list[float]:
     return t.tolist()
 
 
-def _tensor_sets(train, val) -> tuple[TensorDataset, TensorDataset]:
-    """Image arrays as NCHW float tensors, standardised with the training set's channel statistics."""
-    xs = [torch.as_tensor(d.images).permute(0, 3, 1, 2).float().div_(255) for d in (train, val)]
-    mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
-    std = xs[0].std(dim=(0, 2, 3), keepdim=True)
-    return tuple(TensorDataset((x - mean) / std, torch.as_tensor(d.labels)) for x, d in zip(xs, (train, val)))
-
-
-def _crop_sets(train, val) -> tuple[Dataset, Dataset]:
-    """Image arrays kept as ``uint8``: the trainer cuts a random patch of ``--image-size`` from every
-    training image and flips half of them (the paper's augmentation), and the central patch from
-    every validation image, on whole batches on the device."""
-    from .data import PreDecoded
-
-    return tuple(PreDecoded.from_arrays(d.images, d.labels, d.class_names, stats_from=train.images)
-                 for d in (train, val))
-
-
-def build_data(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
-    """(training set, validation set, number of classes, description) for ``cfg.dataset``.
-
-    CIFAR-10 and generated images are 32x32; an ``--image-size`` below that trains on random
-    patches of that size with flips, as the paper did with 224 of 256 (validation: the central
-    patch), and leaves the images whole otherwise.
-    """
-    from . import datasets
-
-    if cfg.dataset == "synthetic":
-        crops = cfg.image_size is not None and cfg.image_size < 32 and cfg.model != "paper"
-        size = 32 if crops else cfg.image_size or (227 if cfg.model == "paper" else 32)
-        train = datasets.synthetic_images(cfg.synthetic_size, size, cfg.num_classes or 10, seed=cfg.seed)
-        val = datasets.synthetic_images(max(cfg.synthetic_size // 4, 1), size, cfg.num_classes or 10,
-                                        seed=cfg.seed + 1)
-        sets = _crop_sets(train, val) if crops else _tensor_sets(train, val)
-        return (*sets, len(train.class_names), train.source)
-    if cfg.dataset == "cifar10":
-        try:
-            train = datasets.load_cifar10("train", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
-            val = datasets.load_cifar10("test", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
-        except datasets.DataNotFound as err:
-            raise TrainError(f"no data: {err}") from err
-        if cfg.image_size is not None and cfg.image_size > 32:
-            raise TrainError(f"--image-size {cfg.image_size}: CIFAR-10 images are 32x32; use 32 or less")
-        sets = _crop_sets(train, val) if cfg.image_size is not None and cfg.image_size < 32 else _tensor_sets(train, val)
-        return (*sets, 10, train.source)
-    if cfg.dataset in ("imagefolder", "imagenette", "tiny-imagenet"):
-        return _image_folders(cfg)
-    raise TrainError(f"unknown dataset {cfg.dataset!r}: use one of {', '.join(DATASETS)}")
-
-
-def crop_size(cfg: Config) -> int:
-    """The side of the patches the network sees: ``--image-size``, else 227 (paper) or 224."""
-    return cfg.image_size or (227 if cfg.model == "paper" else 224)
-
-
-def square_size(crop: int) -> int:
-    """The square the patches are cut from: 256 for the paper's 224 (and 227); in proportion below that."""
-    return 256 if crop >= 224 else round(crop * 256 / 224)
-
-
-def _image_folders(cfg: Config) -> tuple[Dataset, Dataset, int, str]:
-    """ImageNet-style ``train/<class>/*.JPEG`` and ``val/<class>/*.JPEG`` under ``--data``, with the
-    paper's crops and flips (:func:`alexnet_lib.data.paper_transform`), or decoded once into
-    ``uint8`` squares with ``--predecode`` (:func:`alexnet_lib.data.predecode`; the crops and
-    flips then run on whole batches on the device)."""
-    from . import data, datasets
-
-    try:
-        if cfg.dataset == "imagenette":  # the 320 px release: the paper's 256 px squares need more than 160
-            root = datasets.load_imagenette("320", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
-        elif cfg.dataset == "tiny-imagenet":
-            root = datasets.load_tiny_imagenet(root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
-        elif cfg.data is None:
-            raise TrainError("--dataset imagefolder needs --data ROOT, a folder with train/<class>/ and val/<class>/")
-        else:
-            root = Path(cfg.data)
-    except datasets.DataNotFound as err:
-        raise TrainError(f"no data: {err}") from err
-    crop = crop_size(cfg)
-    scale = square_size(crop)
-    try:
-        if cfg.predecode:
-            data.imagenet_folder(root, "train"), data.imagenet_folder(root, "val")  # the layout's clear errors
-            train, val = (data.predecode(root / split, cfg.cache_dir, scale=scale, workers=max(cfg.workers, 1),
-                                         progress=cfg.progress) for split in ("train", "val"))
-        else:
-            train = data.imagenet_folder(root, "train", transform=data.paper_transform(True, crop, scale=scale))
-            val = data.imagenet_folder(root, "val", transform=data.paper_transform(False, crop, scale=scale))
-    except (datasets.DataNotFound, data.BadImage) as err:
-        raise TrainError(f"no data: {err}") from err
-    if train.classes != val.classes:
-        raise TrainError(f"train/ has {len(train.classes)} classes and val/ has {len(val.classes)}; they must match")
-    return train, val, len(train.classes), f"image folders under {root} ({len(train):,} training images)"
-
-
 # --- devices and models ------------------------------------------------------------
 
 
@@ -326,17 +166,14 @@ def pick_device(name: str, place: Distributed = Distributed()) -> torch.device:
 
 
 def build_model(cfg: Config, num_classes: int) -> nn.Module:
-    if cfg.model not in MODELS:
-        raise TrainError(f"unknown model {cfg.model!r}: use one of {sorted(MODELS)}")
-    if not 0 <= cfg.dropout < 1:
-        raise TrainError(f"--dropout must be in [0, 1), got {cfg.dropout}")
+    """The network ``cfg`` describes, with ``num_classes`` outputs (its weights drawn from PyTorch's
+    global random generator: seed it first)."""
+    cfg = cfg.check()
+    paper = cfg.model == "paper"
     try:
-        size, stride = (int(v) for v in cfg.pool.split("/"))
-    except ValueError as err:
-        raise TrainError(f"--pool {cfg.pool!r}: --pool is SIZE/STRIDE, e.g. 3/2 (overlapping) or 2/2") from err
-    try:
-        return AlexNet(num_classes=num_classes, variant=MODELS[cfg.model], dropout=cfg.dropout, width=cfg.width,
-                       norm=cfg.norm, pool=(size, stride), activation=cfg.activation, groups=cfg.groups)
+        return AlexNet(num_classes=num_classes, variant=cfg.model, dropout=cfg.dropout, width=cfg.width,
+                       norm=cfg.norm, pool=cfg.pool_window(), activation=cfg.activation, groups=cfg.groups,
+                       lrn=cfg.lrn, image_size=crop_size(cfg) if paper else None, init=cfg.init)
     except ValueError as err:
         raise TrainError(str(err)) from err
 
@@ -361,6 +198,7 @@ class State:
     wrong: int = 0
     seconds: float = 0.0
     data_seconds: float = 0.0  # waiting for the loader's next batch
+    test: dict[str, float] | None = None  # the test set's errors, measured once when the run has ended
 
 
 def _rng_state() -> dict[str, Any]:
@@ -432,17 +270,19 @@ def _unwrap(model: nn.Module) -> nn.Module:
 # --- the loop --------------------------------------------------------------------------
 
 
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, cfg: Config,
-             place: Distributed = Distributed(), norm: tuple[Any, Any] | None = None) -> dict[str, float]:
-    """Validation loss and top-1/top-5 error; with several processes, each does its share and the sums are added."""
+def evaluate(model: nn.Module, loader: DataLoader, prepare: BatchPreparer, amp: str = "off",
+             place: Distributed = Distributed()) -> dict[str, float]:
+    """Loss and top-1/top-5 error on ``loader``'s images (central patches); with several processes,
+    each does its share and the sums are added. Outputs that are not finite count as errors."""
     from .evaluate import topk_error
 
     model.eval()
+    device = next(model.parameters()).device
     ks = (1, 5) if _unwrap(model).num_classes >= 5 else (1,)
     loss_sum, count, wrong = 0.0, 0, [0.0] * len(ks)
-    with torch.no_grad(), _autocast(device, cfg.amp):
+    with torch.no_grad(), _autocast(device, amp):
         for x, y in loader:
-            x, y = prepare_batch(x, y, device, cfg, norm=norm)
+            x, y = prepare(x), y.to(device, non_blocking=True)
             logits = model(x).float()
             loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
             errors = topk_error(logits, y, ks=ks)
@@ -459,38 +299,6 @@ def _autocast(device: torch.device, amp: str):
     return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
 
 
-def _lighting(train_set: Dataset, cfg: Config):
-    """The paper's PCA colour augmentation for ``--lighting STD`` (``uint8`` data only), with the
-    RGB eigenvectors of up to 5,000 training images."""
-    if cfg.lighting == 0:
-        return None
-    from .data import PCALighting, rgb_pca
-
-    base = predecoded(train_set)
-    if base is None:
-        raise TrainError("--lighting needs uint8 images: CIFAR-10 with --image-size below 32, or --predecode")
-    eigval, eigvec = rgb_pca(base.images[:5000])
-    return PCALighting(cfg.lighting, eigval, eigvec)
-
-
-def prepare_batch(x: torch.Tensor, y: torch.Tensor, device: torch.device, cfg: Config, train: bool = False,
-                  norm: tuple[Any, Any] | None = None, lighting=None):
-    """A batch on the device, ready for the model. ``uint8`` batches (``--predecode``, or CIFAR-10
-    with ``--image-size`` below 32) get their patches cut (and flipped, for training) and are
-    normalised there with ``norm = (mean, std)`` (:func:`alexnet_lib.data.crop_batch`)."""
-    from .data import IMAGENET_MEAN, IMAGENET_STD, crop_batch, to_float_batch
-
-    x = x.to(device, non_blocking=True)
-    if x.dtype == torch.uint8:
-        mean, std = norm or (IMAGENET_MEAN, IMAGENET_STD)
-        x = to_float_batch(crop_batch(x, crop_size(cfg), train and cfg.augment), mean=mean, std=std,
-                           lighting=lighting if train else None)
-    if cfg.channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x, y.to(device, non_blocking=True)
-
-
-SCHEDULES = ("plateau", "step", "cosine")
 
 
 def _end_of_epoch(state: State, metrics: dict[str, float], optimizer: torch.optim.Optimizer, cfg: Config) -> None:
@@ -531,15 +339,7 @@ def train(cfg: Config, on_step: Callable[[State], None] | None = None) -> list[d
     ``on_step``, if given, is called after every optimiser step with the run's :class:`State`
     (the training benchmark uses it to time steps).
     """
-    cfg = cfg.resolved()
-    if cfg.amp not in ("off", "bf16", "fp16"):
-        raise TrainError(f"--amp must be off, bf16 or fp16, got {cfg.amp!r}")
-    if cfg.optimizer not in ("sgd", "adamw") or (cfg.schedule is not None and cfg.schedule not in SCHEDULES):
-        raise TrainError(f"--optimizer must be sgd or adamw and --schedule one of {SCHEDULES}")
-    if not 0 <= cfg.label_smoothing < 1 or cfg.lighting < 0:
-        raise TrainError("--label-smoothing must be in [0, 1) and --lighting at least 0")
-    if cfg.accumulate < 1 or cfg.batch_size < 1 or cfg.epochs < 1:
-        raise TrainError("--accumulate, --batch-size and --epochs must be at least 1")
+    cfg = cfg.check()
     place = _start_distributed(cfg.device)
     try:
         return _train(cfg, place, on_step)
@@ -560,12 +360,19 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
-    train_set, val_set, classes, source = build_data(cfg)
+    folder = Path(cfg.checkpoint_dir)
+    if not cfg.resume and not cfg.overwrite and (folder / CHECKPOINT).exists():
+        raise TrainError(f"{folder / CHECKPOINT} holds a run already. Continue it with --resume, start afresh "
+                         "over it with --overwrite, or choose another --checkpoint-dir.")
+    run_data = build_data(cfg)
+    train_set, val_set, classes, source = run_data.train, run_data.val, run_data.classes, run_data.source
     if cfg.train_subset is not None:
         if not 0 < cfg.train_subset <= len(train_set):
             raise TrainError(f"--train-subset must be between 1 and {len(train_set)} (the training set), "
                              f"got {cfg.train_subset}")
-        train_set = torch.utils.data.Subset(train_set, range(cfg.train_subset))
+        # a fixed random draw, not the first images: image folders list their images class by class
+        chosen = np.sort(np.random.default_rng(SPLIT_SEED).permutation(len(train_set))[:cfg.train_subset])
+        train_set = torch.utils.data.Subset(train_set, chosen.tolist())
     if cfg.num_classes is not None and cfg.num_classes != classes:
         raise TrainError(f"--num-classes {cfg.num_classes} does not match the data: {source} has {classes} classes")
     torch.manual_seed(cfg.seed)  # the same initial weights in every process (after the data, which may draw)
@@ -578,7 +385,6 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
         optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16" and device.type == "cuda")
 
-    folder = Path(cfg.checkpoint_dir)
     state = State()
     if cfg.resume:
         if not (folder / CHECKPOINT).exists():
@@ -596,8 +402,11 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
     val_batches = torch.utils.data.BatchSampler(torch.utils.data.SequentialSampler(val_share),
                                                 max(cfg.batch_size // place.world, 1), drop_last=False)
     train_loader = batch_loader(train_set, batches, cfg, device)
-    norm = normalisation(train_set)
-    lighting = _lighting(train_set, cfg)
+    try:
+        prepare = BatchPreparer.for_dataset(train_set, crop_size(cfg), lighting=cfg.lighting, augment=cfg.augment,
+                                            channels_last=cfg.channels_last, device=device)
+    except ValueError as err:
+        raise TrainError(f"--lighting: {err}") from err
     val_loader = batch_loader(val_share, val_batches, cfg, device)
     batches_per_epoch = batches.global_batches()
     # This process's share of the epoch's running sums since they were last added up. The loss and
@@ -616,8 +425,15 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
 
     def add_up() -> None:
         seen, loss_sum, wrong = _sum_over_processes([local["seen"], local["loss_sum"].item(), local["wrong"].item()], place)
+        if not math.isfinite(loss_sum):
+            raise_diverged()
         state.seen, state.loss_sum, state.wrong = state.seen + int(seen), state.loss_sum + loss_sum, state.wrong + int(wrong)
         local.update(zeros())
+
+    def raise_diverged() -> None:
+        raise TrainError(f"the training loss is not finite (epoch {state.epoch + 1}, step {state.step}): the run has "
+                         f"diverged. Lower --lr (now {optimizer.param_groups[0]['lr']:g}), or resume from an "
+                         "earlier checkpoint; the last checkpoint was not overwritten.")
 
     def checkpoint() -> None:
         add_up()
@@ -639,7 +455,7 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
             except StopIteration:
                 break
             state.data_seconds += time.perf_counter() - waited
-            x, y = prepare_batch(x, y, device, cfg, train=True, norm=norm, lighting=lighting)
+            x, y = prepare(x, train=True), y.to(device, non_blocking=True)
             try:
                 with _autocast(device, cfg.amp):
                     logits = model(x)
@@ -666,10 +482,13 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
                 state.seconds = time.perf_counter() - start
                 if on_step is not None:
                     on_step(state)
-                if not bar.disable and time.perf_counter() - shown > 1:
+                if time.perf_counter() - shown > 1:  # at most once a second: reading the loss waits for a GPU
                     shown = time.perf_counter()
-                    seen = (state.seen + local["seen"]) * place.world  # an estimate between additions
-                    bar.set_postfix(loss=f"{loss_sum.item() / len(y):.3f}", img_s=f"{seen / state.seconds:.0f}")
+                    if not torch.isfinite(local["loss_sum"]).item():
+                        raise_diverged()
+                    if not bar.disable:
+                        seen = (state.seen + local["seen"]) * place.world  # an estimate between additions
+                        bar.set_postfix(loss=f"{loss_sum.item() / len(y):.3f}", img_s=f"{seen / state.seconds:.0f}")
                 if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                     checkpoint()
                 if cfg.max_steps is not None and state.step >= cfg.max_steps:
@@ -681,7 +500,7 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
         seconds = time.perf_counter() - start
         metrics = {"epoch": state.epoch + 1, "lr": optimizer.param_groups[0]["lr"],
                    "train_loss": state.loss_sum / max(state.seen, 1), "train_top1_error": state.wrong / max(state.seen, 1),
-                   **evaluate(_unwrap(model), val_loader, device, cfg, place, norm), "seconds": seconds,
+                   **evaluate(_unwrap(model), val_loader, prepare, cfg.amp, place), "seconds": seconds,
                    "images_per_second": state.seen / seconds, "data_wait": state.data_seconds / seconds}
         _end_of_epoch(state, metrics, optimizer, cfg)
         state.history.append(metrics)
@@ -692,7 +511,31 @@ def _train(cfg: Config, place: Distributed, on_step: Callable[[State], None] | N
             write_metrics(folder, state.history)
         if cfg.progress and place.main:
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}), flush=True)
+    if state.test is None:  # the run has ended: the test set, once
+        test_share = torch.utils.data.Subset(run_data.test, range(place.rank, len(run_data.test), place.world))
+        test_batches = torch.utils.data.BatchSampler(torch.utils.data.SequentialSampler(test_share),
+                                                     max(cfg.batch_size // place.world, 1), drop_last=False)
+        scores = evaluate(_unwrap(model), batch_loader(test_share, test_batches, cfg, device), prepare, cfg.amp, place)
+        state.test = {key.replace("val_", "test_"): value for key, value in scores.items()}
+        save_checkpoint(folder / CHECKPOINT, model, optimizer, state, cfg, classes, place)
+        if place.main:
+            write_json(folder / TEST_RESULT, state.test)
     return state.history
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write ``value`` as JSON to a temporary file and rename it: never half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    os.replace(tmp, path)
+
+
+def load_test(folder: str | os.PathLike[str]) -> dict[str, float]:
+    """The test set's errors that a finished run wrote to ``folder/test.json`` (measured once, at the end)."""
+    path = Path(folder) / TEST_RESULT
+    if not path.exists():
+        raise TrainError(f"no test result at {path}: has the run in {folder} finished all its epochs?")
+    return json.loads(path.read_text())
 
 
 def load_history(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -739,10 +582,11 @@ def parse_args(argv: list[str] | None = None) -> Config:
     d = Config()
     parser.add_argument("--dataset", default=d.dataset, choices=DATASETS,
                         help="synthetic (generated, no download), cifar10, imagefolder (ImageNet layout under "
-                             "--data), imagenette (its 320 px release) or tiny-imagenet (downloaded on first use)")
+                             "--data), imagenette (its 224 px copy where found, else the 320 px release) or tiny-imagenet "
+                             "(downloaded on first use)")
     parser.add_argument("--data", default=None, help="data folder (imagefolder: holds train/ and val/; "
                                                      "others: where to look before downloading)")
-    parser.add_argument("--model", default=d.model, choices=sorted(MODELS),
+    parser.add_argument("--model", default=d.model, choices=MODELS,
                         help="paper (227 px, two towers, LRN), torchvision, or small (32 px)")
     parser.add_argument("--num-classes", type=int, default=None, help="checked against the data")
     parser.add_argument("--image-size", type=int, default=None, help="crop size (default: 227 paper, 224 torchvision)")
@@ -761,6 +605,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--checkpoint-dir", default=d.checkpoint_dir)
     parser.add_argument("--checkpoint-every", type=int, default=0, help="also checkpoint every N steps")
     parser.add_argument("--resume", action="store_true", help="continue from CHECKPOINT_DIR/last.pt")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start afresh even where CHECKPOINT_DIR holds a run (its checkpoint is replaced)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) after N optimiser steps")
     parser.add_argument("--deterministic", action="store_true", help="deterministic algorithms (slower)")
@@ -770,12 +616,21 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--dropout", type=float, default=d.dropout, help="dropout probability in fc6 and fc7")
     parser.add_argument("--width", type=float, default=d.width, help="channel multiplier of the small model")
     parser.add_argument("--train-subset", type=int, default=None,
-                        help="train on the first N training images only (quick experiments)")
+                        help="train on N of the training images only, a fixed random draw (quick experiments)")
+    parser.add_argument("--val-split", type=float, default=d.val_split,
+                        help="share of the training images held out as the validation split, on which the "
+                             "plateau rule and every choice are made (the test images are evaluated once, at the end)")
+    parser.add_argument("--imagenette", default=d.imagenette, choices=["auto", "224", "160", "320", "full"],
+                        help="which Imagenette: its 224 px copy where found (auto), else the 320 px release")
     parser.add_argument("--predecode", action="store_true",
                         help="imagefolder: decode every image once into uint8 squares (cached on disk); "
                              "crops and flips then run on whole batches on the device")
     parser.add_argument("--cache-dir", default=None, help="where --predecode keeps its files (default: data/predecoded)")
     switches = parser.add_argument_group("the small model's and the optimisation's switches (Chapter 10)")
+    switches.add_argument("--init", default=d.init, choices=["paper", "he"],
+                          help="the paper's network: its own initialisation, or He et al.'s (N(0, 2/fan_in))")
+    switches.add_argument("--lrn", default=d.lrn, choices=["code", "text"],
+                          help="LRN's alpha as the paper's code used it (divided by the 5 channels) or as printed")
     switches.add_argument("--norm", default=d.norm, choices=["none", "lrn", "batch"],
                           help="none, the paper's LRN after the first two ReLUs, or batch normalisation")
     switches.add_argument("--pool", default=d.pool, help="max pooling SIZE/STRIDE: 3/2 overlaps (the paper), 2/2 not")

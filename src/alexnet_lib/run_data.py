@@ -1,0 +1,183 @@
+"""The data of a training run: three splits, found by the data policy and prepared once.
+
+Every run has three sets of images, each with its own job:
+
+- **train**: the images the network learns from (the training images, less those held out);
+- **validation**: ``val_split`` of the training images, held out and never trained on.
+  Every choice made during a run is made on it: the plateau rule, a learning-rate search,
+  which of several runs is best;
+- **test**: the dataset's own test or validation images (CIFAR-10's test batch, the
+  ``val/`` folder of ImageNet or Imagenette), evaluated once, when the run ends, and
+  reported, never used to choose anything.
+
+The held-out images are the same for every run on the same data (drawn per class with a
+fixed seed, :func:`holdout_split`), so runs with different seeds or settings are compared
+on the same validation images.
+
+Images stay ``uint8`` where they can (:class:`~alexnet_lib.data.PreDecoded`), and the
+random patches, flips and normalisation happen on whole batches
+(:class:`~alexnet_lib.data.BatchPreparer`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset, TensorDataset
+
+from . import data, datasets
+from .config import Config, TrainError
+
+__all__ = ["RunData", "build_data", "crop_size", "dataset_labels", "holdout_split", "square_size"]
+
+SPLIT_SEED = 20120101  # one fixed draw of the held-out images, whatever the run's seed
+
+
+@dataclass
+class RunData:
+    """A run's three splits, its number of classes and a description of the data (print it)."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    classes: int
+    source: str
+
+
+def holdout_split(labels: np.ndarray, fraction: float, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, held_out)``: ``fraction`` of each class's examples held out, drawn with ``seed``.
+
+    Every class keeps at least one training example and, when it has two or more, gives
+    at least one to the held-out part. Both index arrays are sorted.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"the held-out fraction must be between 0 and 1, got {fraction}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        take = min(max(int(round(fraction * len(members))), 1), len(members) - 1)
+        held.append(rng.permutation(members)[:take])
+    held_out = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
+    train = np.setdiff1d(np.arange(len(labels)), held_out)
+    return train, held_out
+
+
+def dataset_labels(dataset: Dataset) -> np.ndarray:
+    """The class of every example of a dataset the trainer builds (without reading any image)."""
+    if isinstance(dataset, Subset):
+        return dataset_labels(dataset.dataset)[np.asarray(dataset.indices)]
+    if isinstance(dataset, data.PreDecoded):
+        return np.asarray(dataset.labels)
+    if isinstance(dataset, TensorDataset):
+        return dataset.tensors[1].numpy()
+    targets = getattr(dataset, "targets", None)
+    if targets is None:
+        raise TypeError(f"cannot read the labels of {type(dataset).__name__} without reading its images")
+    return np.asarray(targets)
+
+
+def crop_size(cfg: Config) -> int:
+    """The side of the patches the network sees: ``--image-size``, else 227 (paper) or 224."""
+    return cfg.image_size or (227 if cfg.model == "paper" else 224)
+
+
+def square_size(crop: int) -> int:
+    """The square the patches are cut from: 256 for the paper's 224 (and 227); in proportion below that."""
+    return 256 if crop >= 224 else round(crop * 256 / 224)
+
+
+def _arrays(train: datasets.ArrayDataset, test: datasets.ArrayDataset, cfg: Config,
+            crops: bool) -> tuple[Dataset, Dataset, Dataset]:
+    """Images in memory as (train, validation, test) datasets, normalised with the training part's
+    channel statistics. ``crops``: kept as ``uint8`` for random patches of ``--image-size``
+    (:class:`~alexnet_lib.data.PreDecoded`); else standardised float tensors, used whole."""
+    keep, held = holdout_split(train.labels, cfg.val_split)
+    parts = [(train.images[keep], train.labels[keep]), (train.images[held], train.labels[held]),
+             (test.images, test.labels)]
+    if crops:
+        return tuple(data.PreDecoded.from_arrays(x, y, train.class_names, stats_from=parts[0][0])
+                     for x, y in parts)  # type: ignore[return-value]
+    floats = [torch.as_tensor(x).permute(0, 3, 1, 2).float().div_(255) for x, _ in parts]
+    mean = floats[0].mean(dim=(0, 2, 3), keepdim=True)
+    std = floats[0].std(dim=(0, 2, 3), keepdim=True)
+    return tuple(TensorDataset((x - mean) / std, torch.as_tensor(y))
+                 for x, (_, y) in zip(floats, parts))  # type: ignore[return-value]
+
+
+def build_data(cfg: Config) -> RunData:
+    """The three splits for ``cfg.dataset``, found by the data policy (downloaded where allowed).
+
+    CIFAR-10 and generated images are 32x32; an ``--image-size`` below that trains on random
+    patches of that size with flips, as the paper did with 224 of 256 (validation and test:
+    the central patch), and uses the images whole otherwise.
+    """
+    if cfg.dataset == "synthetic":
+        crops = cfg.image_size is not None and cfg.image_size < 32 and cfg.model != "paper"
+        size = 32 if crops else cfg.image_size or (227 if cfg.model == "paper" else 32)
+        classes = cfg.num_classes or 10
+        train = datasets.synthetic_images(cfg.synthetic_size, size, classes, seed=cfg.seed)
+        test = datasets.synthetic_images(max(cfg.synthetic_size // 4, 1), size, classes, seed=cfg.seed + 1)
+        return RunData(*_arrays(train, test, cfg, crops), len(train.class_names), train.source)
+    if cfg.dataset == "cifar10":
+        try:
+            train = datasets.load_cifar10("train", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
+            test = datasets.load_cifar10("test", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
+        except datasets.DataNotFound as err:
+            raise TrainError(f"no data: {err}") from err
+        if cfg.image_size is not None and cfg.image_size > 32:
+            raise TrainError(f"--image-size {cfg.image_size}: CIFAR-10 images are 32x32; use 32 or less")
+        crops = cfg.image_size is not None and cfg.image_size < 32
+        return RunData(*_arrays(train, test, cfg, crops), 10, train.source)
+    if cfg.dataset in ("imagefolder", "imagenette", "tiny-imagenet"):
+        return _image_folders(cfg)
+    raise TrainError(f"unknown dataset {cfg.dataset!r}: use one of imagefolder, imagenette, tiny-imagenet, "
+                     "cifar10, synthetic")
+
+
+def image_folder_root(cfg: Config) -> Path:
+    """The folder holding ``train/`` and ``val/`` for an image-folder dataset (found or downloaded)."""
+    try:
+        if cfg.dataset == "imagenette":
+            return datasets.find_imagenette(cfg.imagenette, root=cfg.data, download_ok=cfg.download,
+                                            progress=cfg.progress)
+        if cfg.dataset == "tiny-imagenet":
+            return datasets.load_tiny_imagenet(root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
+    except datasets.DataNotFound as err:
+        raise TrainError(f"no data: {err}") from err
+    if cfg.data is None:
+        raise TrainError("--dataset imagefolder needs --data ROOT, a folder with train/<class>/ and val/<class>/")
+    return Path(cfg.data)
+
+
+def _image_folders(cfg: Config) -> RunData:
+    """ImageNet-style ``train/<class>/*.JPEG`` and ``val/<class>/*.JPEG``: the held-out validation
+    images come from ``train/``, the test images are ``val/``. Read with the paper's crops and flips
+    (:func:`alexnet_lib.data.paper_transform`), or decoded once into ``uint8`` squares with
+    ``--predecode`` (:func:`alexnet_lib.data.predecode`; crops and flips on whole batches)."""
+    root = image_folder_root(cfg)
+    crop = crop_size(cfg)
+    scale = square_size(crop)
+    try:
+        if cfg.predecode:
+            data.imagenet_folder(root, "train"), data.imagenet_folder(root, "val")  # the layout's clear errors
+            full, test = (data.predecode(root / split, cfg.cache_dir, scale=scale, workers=max(cfg.workers, 1),
+                                         progress=cfg.progress) for split in ("train", "val"))
+            seen: Any = full
+        else:
+            full = data.imagenet_folder(root, "train", transform=data.paper_transform(True, crop, scale=scale))
+            seen = data.imagenet_folder(root, "train", transform=data.paper_transform(False, crop, scale=scale))
+            test = data.imagenet_folder(root, "val", transform=data.paper_transform(False, crop, scale=scale))
+    except (datasets.DataNotFound, data.BadImage) as err:
+        raise TrainError(f"no data: {err}") from err
+    if full.classes != test.classes:
+        raise TrainError(f"train/ has {len(full.classes)} classes and val/ has {len(test.classes)}; they must match")
+    keep, held = holdout_split(dataset_labels(full), cfg.val_split)
+    source = (f"image folders under {root}: {len(keep):,} training images, {len(held):,} held out for "
+              f"validation, {len(test):,} test images (val/)")
+    return RunData(Subset(full, keep.tolist()), Subset(seen, held.tolist()), test, len(full.classes), source)
