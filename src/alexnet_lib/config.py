@@ -50,7 +50,7 @@ class Config:
     weight_decay: float | None = None
     accumulate: int = 1
     device: str = "auto"
-    amp: str = "off"
+    amp: str = "off"  # mixed precision: off, bf16, fp16, or auto (devices.mixed_precision)
     channels_last: bool = False
     compile: bool = False
     workers: int = 0
@@ -99,7 +99,7 @@ class Config:
     def check(self) -> Config:
         """Refuse settings that make no sense, naming the flag; returns the resolved settings."""
         cfg = self.resolved()
-        choices = {"dataset": DATASETS, "model": MODELS, "amp": ("off", "bf16", "fp16"),
+        choices = {"dataset": DATASETS, "model": MODELS, "amp": ("off", "auto", "bf16", "fp16"),
                    "schedule": SCHEDULES, "optimizer": ("sgd", "adamw"), "norm": ("none", "lrn", "batch"),
                    "activation": ("relu", "tanh"), "lrn": ("code", "text"), "init": ("paper", "he"), "imagenette": IMAGENETTE_SIZES}
         for name, allowed in choices.items():

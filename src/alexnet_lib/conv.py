@@ -10,7 +10,8 @@ Chapter 1 writes the loops (:func:`correlate2d`, :func:`conv2d_naive`). Chapter 
 turns the convolution into one matrix multiplication (:func:`im2col`,
 :func:`conv2d_im2col`) and derives its gradients (:func:`conv2d_backward`, with
 :func:`col2im`). Max pooling and local response normalisation live in
-:mod:`alexnet_lib.layers` and are re-exported here.
+:mod:`alexnet_lib.layers` and are re-exported here; the size of a window's output is
+:func:`alexnet_lib.shapes.output_size`, also re-exported here.
 
 The functions check their arguments and say what is wrong in words: a kernel
 larger than the padded input, channels that do not match, or a stride that does
@@ -19,11 +20,10 @@ not fit the input evenly.
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 
-IntPair = Union[int, tuple[int, int]]
+from .layers import local_response_norm, max_pool2d
+from .shapes import ConvShapeError, IntPair, output_size, pair
 
 __all__ = [
     "ConvShapeError",
@@ -40,73 +40,9 @@ __all__ = [
 ]
 
 
-class ConvShapeError(ValueError):
-    """The shapes or settings given to a convolution do not fit together."""
-
-
-def _pair(value: IntPair, name: str) -> tuple[int, int]:
-    """Turn ``3`` into ``(3, 3)``; check that both entries are non-negative integers."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    elif (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
-    ):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return pair
-
-
-def output_size(
-    n: int, k: int, padding: int = 0, stride: int = 1, *, floor: bool = False, dim: str = "size"
-) -> int:
-    """Length of a convolution's output along one axis: ``(n + 2*padding - k) / stride + 1``.
-
-    Args:
-        n: input length (height or width).
-        k: kernel length.
-        padding: zeros added on *each* side.
-        stride: step between neighbouring windows.
-        floor: when the windows do not fit evenly, drop the leftover rows or columns
-            (what PyTorch does) instead of raising.
-        dim: name of the axis, used in error messages.
-
-    Raises:
-        ConvShapeError: when the kernel is larger than the padded input, or when
-            ``(n + 2*padding - k)`` is not a multiple of ``stride`` and ``floor`` is False.
-    """
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}")
-    if k < 1:
-        raise ValueError(f"kernel {dim} must be >= 1, got {k}")
-    if padding < 0:
-        raise ValueError(f"padding must be >= 0, got {padding}")
-    span = n + 2 * padding - k
-    if span < 0:
-        raise ConvShapeError(
-            f"the kernel's {dim} ({k}) is larger than the padded input's {dim} "
-            f"({n} + 2*{padding} = {n + 2 * padding}); use a smaller kernel or padding >= "
-            f"{(k - n + 1) // 2}"
-        )
-    if span % stride and not floor:
-        left_over = span % stride
-        raise ConvShapeError(
-            f"the windows do not fit the input's {dim} evenly: (n + 2p - k) / s = "
-            f"({n} + 2*{padding} - {k}) / {stride} = {span / stride:g} is not an integer, so "
-            f"the last {left_over} row(s)/column(s) would never be seen. Change the padding or "
-            f"the stride, crop the input to {dim} {n - left_over}, or pass floor=True to drop "
-            f"them as torch.nn.functional.conv2d does"
-        )
-    return span // stride + 1
-
-
 def pad2d(x: np.ndarray, padding: IntPair) -> np.ndarray:
     """Add ``padding`` zeros around the last two axes of ``x`` (top/bottom, left/right)."""
-    ph, pw = _pair(padding, "padding")
+    ph, pw = pair(padding, "padding")
     if ph == 0 and pw == 0:
         return x
     widths = [(0, 0)] * (x.ndim - 2) + [(ph, ph), (pw, pw)]
@@ -138,8 +74,8 @@ def correlate2d(
             f"correlate2d takes a 2-D image and a 2-D kernel, got shapes {image.shape} and "
             f"{kernel.shape}; for channels and batches use conv2d_naive"
         )
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
     kh, kw = kernel.shape
     out_h = output_size(image.shape[0], kh, ph, sh, dim="height")
     out_w = output_size(image.shape[1], kw, pw, sw, dim="width")
@@ -188,8 +124,8 @@ def conv2d_naive(
     x = np.asarray(x)
     w = np.asarray(w)
     _check_conv_args(x, w, b, groups)
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
     n, c_in, h, wd = x.shape
     c_out, c_per_group, kh, kw = w.shape
     out_h = output_size(h, kh, ph, sh, floor=floor, dim="height")
@@ -266,9 +202,9 @@ def im2col(
     x = np.asarray(x)
     if x.ndim != 4:
         raise ConvShapeError(f"x must be 4-D (N, C, H, W), got shape {x.shape}")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
     n, c, h, w = x.shape
     out_h = output_size(h, kh, ph, sh, floor=floor, dim="height")
     out_w = output_size(w, kw, pw, sw, floor=floor, dim="width")
@@ -300,9 +236,9 @@ def col2im(
         an array of shape ``x_shape``.
     """
     n, c, h, w = x_shape
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
     out_h = output_size(h, kh, ph, sh, floor=floor, dim="height")
     out_w = output_size(w, kw, pw, sw, floor=floor, dim="width")
     expected = (c * kh * kw, n * out_h * out_w)
@@ -400,18 +336,3 @@ def conv2d_backward(
         dcols[r] = w[o].reshape(o_per_group, rows_per_group).T @ d[o]
     dx = col2im(dcols, x.shape, (kh, kw), stride, padding, floor=floor)
     return dx, dw, db
-
-
-_FROM_LAYERS = ("max_pool2d", "local_response_norm")
-
-
-def __getattr__(name: str) -> object:
-    """``conv.max_pool2d`` and ``conv.local_response_norm`` live in :mod:`alexnet_lib.layers`.
-
-    They are found here lazily, so that ``layers`` can itself import this module.
-    """
-    if name in _FROM_LAYERS:
-        from . import layers
-
-        return getattr(layers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,8 @@ fix when neither can read it (truncated, corrupt, or not an image).
 
 **Folders.** :func:`imagenet_folder` reads the standard ``train/<wnid>/*.JPEG`` and
 ``val/<wnid>/*.JPEG`` layout (ImageNet, Imagenette, or any dataset laid out the same
-way) with torchvision's ``ImageFolder``; :func:`sort_imagenet_val` turns the official
-flat validation folder into that layout.
+way) with torchvision's ``ImageFolder``; :func:`~alexnet_lib.datasets.sort_imagenet_val` turns the official
+flat validation folder into that layout (it lives in :mod:`alexnet_lib.datasets`).
 
 **Transforms.** :func:`paper_transform` is the paper's pipeline (section 2 and 4.1):
 shorter side to 256, central 256x256, random 224x224 crops and horizontal flips for
@@ -26,14 +26,25 @@ training set, and each ``a_i`` is drawn from N(0, 0.1) once per image.
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader
+from torchvision import transforms as T
+from torchvision.datasets import ImageFolder
+from torchvision.io import ImageReadMode, decode_image
+from torchvision.transforms import v2
+from tqdm.auto import tqdm
+
+from .datasets import DataNotFound
+from .datasets import cache_dir as default_cache
+from .profiles import progress_bars_off
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -55,7 +66,6 @@ __all__ = [
     "predecode",
     "read_image",
     "rgb_pca",
-    "sort_imagenet_val",
 ]
 
 # The per-channel statistics of ImageNet's training images (scaled to [0, 1]) that
@@ -146,8 +156,6 @@ def read_image(path: str | os.PathLike[str]) -> torch.Tensor:
     dropped. Raises :class:`BadImage` (naming the file and what to do) for a truncated
     or corrupt file, or one that is not an image.
     """
-    from torchvision.io import ImageReadMode, decode_image
-
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -161,8 +169,6 @@ def read_image(path: str | os.PathLike[str]) -> torch.Tensor:
             return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
     except (RuntimeError, ValueError, UserWarning):
         pass
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as img:
             img.load()
@@ -179,13 +185,7 @@ def read_image(path: str | os.PathLike[str]) -> torch.Tensor:
 # --- ImageNet-style folders ---------------------------------------------------------
 
 
-def _image_folder_base():
-    from torchvision.datasets import ImageFolder
-
-    return ImageFolder
-
-
-class ImageFolderDataset(_image_folder_base()):  # type: ignore[misc]
+class ImageFolderDataset(ImageFolder):
     """torchvision's ``ImageFolder`` reading with :func:`read_image`, with clear errors.
 
     ``on_error="raise"`` (default) stops at the first unreadable image with a
@@ -231,8 +231,6 @@ def imagenet_folder(root: str | os.PathLike[str], split: str = "train", transfor
     :class:`~alexnet_lib.datasets.DataNotFound` with the fix when the folder is missing or laid out
     wrongly, and :class:`BadImage` for an empty class folder.
     """
-    from .datasets import DataNotFound
-
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     root = Path(root).expanduser()
@@ -244,57 +242,9 @@ def imagenet_folder(root: str | os.PathLike[str], split: str = "train", transfor
     if not any(e.is_dir() for e in entries):
         flat = sum(1 for e in entries if e.is_file())
         hint = (f" It holds {flat} files and no class folders: if it is the official flat validation folder, "
-                "sort it with alexnet_lib.data.sort_imagenet_val(folder, labels_file).") if flat else ""
+                "sort it with alexnet_lib.datasets.sort_imagenet_val(folder, labels_file).") if flat else ""
         raise DataNotFound(f"{folder} has no class folders; expected {layout}.{hint}")
     return ImageFolderDataset(folder, transform=transform, on_error=on_error)
-
-
-def _read_val_labels(labels_file: Path) -> dict[str, str]:
-    """``{file name: wnid}`` from "name wnid" lines or Kaggle's LOC_val_solution.csv."""
-    labels: dict[str, str] = {}
-    for number, line in enumerate(labels_file.read_text().splitlines(), 1):
-        line = line.strip()
-        if not line or line.lower().startswith("imageid,"):
-            continue
-        if "," in line:  # ILSVRC2012_val_00000001,n01751748 ... (boxes follow the wnid)
-            name, rest = line.split(",", 1)
-            wnid = rest.split()[0] if rest.split() else ""
-            name += ".JPEG"
-        else:  # "name wnid", or Tiny ImageNet's "name wnid x0 y0 x1 y1" (a box follows)
-            parts = line.split()
-            if len(parts) not in (2, 6):
-                raise ValueError(f"{labels_file}:{number}: expected 'file_name wnid', got {line!r}")
-            name, wnid = parts[:2]
-        if not (wnid.startswith("n") and wnid[1:].isdigit()):
-            raise ValueError(f"{labels_file}:{number}: {wnid!r} is not a WordNet id such as n01440764")
-        labels[Path(name).name] = wnid
-    return labels
-
-
-def sort_imagenet_val(val_dir: str | os.PathLike[str], labels_file: str | os.PathLike[str], *,
-                      copy: bool = False) -> dict[str, int]:
-    """Move (or copy) the official flat ``ILSVRC2012_val_*.JPEG`` files into ``val_dir/<wnid>/``.
-
-    ``labels_file`` gives each file's class as lines ``ILSVRC2012_val_00000001.JPEG n01751748``,
-    or is Kaggle's ``LOC_val_solution.csv`` (``ImageId,PredictionString``). Files already
-    sorted are left alone, so running it twice is safe. Returns ``{wnid: images}``.
-    """
-    val_dir, labels_file = Path(val_dir), Path(labels_file)
-    if not val_dir.is_dir():
-        raise FileNotFoundError(f"{val_dir} is not a folder")
-    labels = _read_val_labels(labels_file)
-    flat = sorted(p for p in val_dir.iterdir() if p.is_file() and p.suffix.lower() in (".jpeg", ".jpg", ".png"))
-    missing = [p.name for p in flat if p.name not in labels]
-    if missing:
-        raise ValueError(f"{labels_file} has no label for {len(missing)} file(s) in {val_dir}, e.g. {missing[0]}; "
-                         "is it the labels file of this validation set?")
-    counts: dict[str, int] = {}
-    for path in flat:
-        wnid = labels[path.name]
-        (val_dir / wnid).mkdir(exist_ok=True)
-        (shutil.copy2 if copy else shutil.move)(str(path), str(val_dir / wnid / path.name))
-        counts[wnid] = counts.get(wnid, 0) + 1
-    return counts
 
 
 # --- the paper's pipeline ----------------------------------------------------------------
@@ -302,15 +252,11 @@ def sort_imagenet_val(val_dir: str | os.PathLike[str], labels_file: str | os.Pat
 
 def _square(scale: int) -> list[Callable]:
     """The paper's first steps: shorter side to ``scale``, then the central ``scale x scale`` square."""
-    from torchvision.transforms import v2
-
     return [v2.Resize(scale, antialias=True), v2.CenterCrop(scale)]
 
 
 def _patch(train: bool, crop: int) -> list[Callable]:
     """A random ``crop x crop`` patch and a random flip for training; the central patch for testing."""
-    from torchvision.transforms import v2
-
     return [v2.RandomCrop(crop), v2.RandomHorizontalFlip()] if train else [v2.CenterCrop(crop)]
 
 
@@ -345,8 +291,6 @@ def paper_transform(train: bool, crop: int = 224, *, normalize: str = "channel",
     cropping, as the paper did; ``"none"`` leaves [0, 1]. Images smaller than the crop are
     scaled up by the first step, so every output is ``(3, crop, crop)``.
     """
-    from torchvision.transforms import v2
-
     if normalize not in ("channel", "image", "none"):
         raise ValueError(f"normalize must be 'channel', 'image' or 'none', got {normalize!r}")
     if normalize == "image" and mean_image is None:
@@ -368,8 +312,6 @@ def paper_transform(train: bool, crop: int = 224, *, normalize: str = "channel",
 
 def classic_transform(crop: int = 224) -> Callable:
     """The training transform of PyTorch's ImageNet example, on PIL images (the benchmark's reference)."""
-    from torchvision import transforms as T
-
     return T.Compose([T.RandomResizedCrop(crop), T.RandomHorizontalFlip(), T.ToTensor(),
                       T.Normalize(list(IMAGENET_MEAN), list(IMAGENET_STD))])
 
@@ -381,8 +323,6 @@ def image_statistics(images: Iterable[torch.Tensor], scale: int = 256) -> dict[s
     Returns float32 tensors in [0, 1] units: ``mean_image (3, scale, scale)``,
     ``mean (3,)``, ``std (3,)``, ``eigval (3,)``, ``eigvec (3, 3)``.
     """
-    from torchvision.transforms import v2
-
     prepare = v2.Compose(_square(scale))
     total = torch.zeros(3, scale, scale, dtype=torch.float64)
     n = 0
@@ -410,8 +350,6 @@ def uint8_transform(train: bool, crop: int = 224, scale: int = 256) -> Callable[
     conversion to float and the normalisation run once per batch (:func:`to_float_batch`),
     on the GPU when there is one.
     """
-    from torchvision.transforms import v2
-
     return v2.Compose(_square(scale) + _patch(train, crop))
 
 
@@ -439,8 +377,6 @@ def fast_loader(dataset, batch_size: int, *, workers: int = 2, shuffle: bool = T
                 pin_memory: bool | None = None, drop_last: bool = False) -> torch.utils.data.DataLoader:
     """A ``DataLoader`` set up for throughput: worker processes that stay alive between
     epochs, batches prepared ahead, and pinned memory when a CUDA GPU will receive them."""
-    from torch.utils.data import DataLoader
-
     if pin_memory is None:
         pin_memory = torch.cuda.is_available()
     extra = {"persistent_workers": True, "prefetch_factor": 4} if workers > 0 else {}
@@ -517,8 +453,6 @@ def normalisation(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 def _file_list_key(dataset: ImageFolderDataset, scale: int) -> str:
     """A short hash of the files (path, size, modification time), their labels and the scale."""
-    import hashlib
-
     h = hashlib.sha256(f"{scale}\n".encode())
     for path, label in dataset.samples:
         st = os.stat(path)
@@ -539,13 +473,6 @@ def predecode(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] 
     A dataset of N images takes ``N * 3 * scale**2`` bytes of disk (ImageNet's training set:
     about 250 GB at 256 px; Imagenette: 2.5 GB).
     """
-    from torch.utils.data import DataLoader
-    from torchvision.transforms import v2
-    from tqdm.auto import tqdm
-
-    from .datasets import cache_dir as default_cache
-    from .profiles import progress_bars_off
-
     dataset = ImageFolderDataset(folder, transform=v2.Compose(_square(scale)), on_error=on_error)
     folder = Path(folder)
     out = Path(cache_dir) if cache_dir is not None else default_cache() / "predecoded"

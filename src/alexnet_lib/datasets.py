@@ -25,6 +25,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ __all__ = [
     "load_imagenette",
     "load_imagenet_samples",
     "search_roots",
+    "sort_imagenet_val",
     "synthetic_images",
 ]
 
@@ -236,27 +238,44 @@ def _find_cifar(root: Path, split: str) -> ArrayDataset | None:
     return None
 
 
-def _extract(archive: Path, root: Path, sha256: str, name: str) -> None:
-    """Check ``archive`` against ``sha256``, then unpack it (``.tar.gz``/``.tgz`` or ``.zip``) into ``root``."""
+def _extract(archive: Path, root: Path, sha256: str, name: str,
+             finish: Callable[[Path], None] | None = None) -> None:
+    """Check ``archive`` against ``sha256``, then unpack it (``.tar.gz``/``.tgz`` or ``.zip``) into ``root``.
+
+    It is unpacked into a temporary folder beside its destination, ``finish`` (if given) runs
+    on that folder, and only then are its top-level entries renamed into ``root``: an
+    interrupted unpack leaves a temporary folder, never a half-filled dataset that looks whole.
+    Archive members that would land outside the folder, links and special files are refused
+    (``tarfile``'s ``"data"`` filter).
+    """
     if _sha256(archive) != sha256:
         raise ChecksumMismatch(f"{archive} does not have {name}'s SHA-256 {sha256}; delete it")
 
     def unsafe(names: list[str]) -> list[str]:
         return [n for n in names if n.startswith(("/", "..")) or ".." in Path(n).parts]
 
-    if archive.suffix == ".zip":
-        with zipfile.ZipFile(archive) as z:
-            bad = unsafe(z.namelist())
-            if bad:
-                raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
-            z.extractall(root)  # noqa: S202 (checked above, and the SHA-256 too)
-        return
-    with tarfile.open(archive, "r:gz") as tar:
-        members = tar.getmembers()
-        bad = unsafe([m.name for m in members])
-        if bad:
-            raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
-        tar.extractall(root, members=members)  # noqa: S202 (checked above, and the SHA-256 too)
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".unpacking-{archive.name}-") as tmp:
+        staging = Path(tmp)
+        if archive.suffix == ".zip":
+            with zipfile.ZipFile(archive) as z:
+                bad = unsafe(z.namelist())
+                if bad:
+                    raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
+                z.extractall(staging)  # noqa: S202 (checked above, and the SHA-256 too)
+        else:
+            with tarfile.open(archive, "r:gz") as tar:
+                bad = unsafe(tar.getnames())
+                if bad:
+                    raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
+                tar.extractall(staging, filter="data")
+        if finish is not None:
+            finish(staging)
+        for entry in staging.iterdir():
+            target = root / entry.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(entry, target)
 
 
 def _extract_cifar(archive: Path, root: Path) -> None:
@@ -320,9 +339,11 @@ TINY_IMAGENET_BYTES = 248_100_043
 
 
 def _image_release(folder_name: str, url: str, sha256: str, size: int, name: str,
-                   root: str | os.PathLike[str] | None, download_ok: bool, progress: bool) -> Path:
+                   root: str | os.PathLike[str] | None, download_ok: bool, progress: bool,
+                   finish: Callable[[Path], None] | None = None) -> Path:
     """The unpacked folder of an image-folder release: found in a data root (unpacked, or as its
-    archive), or downloaded into the cache, checked against its SHA-256 and unpacked there."""
+    archive), or downloaded into the cache, checked against its SHA-256 and unpacked there.
+    ``finish`` completes a freshly unpacked copy before it is put in place."""
     roots = search_roots(root)
     archive_name = url.rsplit("/", 1)[1]
     for folder in roots:
@@ -330,7 +351,7 @@ def _image_release(folder_name: str, url: str, sha256: str, size: int, name: str
             return folder / folder_name
     for folder in roots:
         if (folder / archive_name).is_file():
-            _extract(folder / archive_name, folder, sha256, name)
+            _extract(folder / archive_name, folder, sha256, name, finish)
             return folder / folder_name
     where = ", ".join(str(r) for r in roots)
     if not download_ok:
@@ -340,7 +361,7 @@ def _image_release(folder_name: str, url: str, sha256: str, size: int, name: str
         archive = download(url, cache_dir() / archive_name, sha256, progress=progress)
     except DownloadFailed as err:
         raise DataNotFound(f"{name} is not in {where}, and {err}") from err
-    _extract(archive, archive.parent, sha256, name)
+    _extract(archive, archive.parent, sha256, name, finish)
     return archive.parent / folder_name
 
 
@@ -394,21 +415,70 @@ def load_tiny_imagenet(*, root: str | os.PathLike[str] | None = None, download_o
     """Tiny ImageNet: 200 ImageNet classes at 64x64 pixels, 100,000 training and 10,000 validation images.
 
     Found or downloaded (248 MB, SHA-256 checked) like :func:`load_imagenette`. The release
-    keeps its validation images in one flat folder with a table of labels; the first call
-    sorts them into ``val/<wnid>/`` (:func:`alexnet_lib.data.sort_imagenet_val`), so the
-    returned folder has ImageNet's layout. Its ``test/`` images have no public labels.
+    keeps its validation images in one flat folder with a table of labels; they are sorted
+    into ``val/<wnid>/`` (:func:`sort_imagenet_val`) while the archive is unpacked, before the
+    folder is put in place, so the returned folder always has ImageNet's layout. Its
+    ``test/`` images have no public labels.
     """
-    from .data import sort_imagenet_val
+    def sort_val(staging: Path) -> None:
+        val = staging / "tiny-imagenet-200" / "val"
+        flat, table = val / "images", val / "val_annotations.txt"
+        if flat.is_dir():
+            for image in flat.iterdir():
+                shutil.move(str(image), str(val / image.name))
+            flat.rmdir()
+            sort_imagenet_val(val, table)
 
-    folder = _image_release("tiny-imagenet-200", TINY_IMAGENET_URL, TINY_IMAGENET_SHA256, TINY_IMAGENET_BYTES,
-                            "Tiny ImageNet", root, download_ok, progress)
-    flat, table = folder / "val" / "images", folder / "val" / "val_annotations.txt"
-    if flat.is_dir():
-        for image in flat.iterdir():
-            shutil.move(str(image), str(folder / "val" / image.name))
-        flat.rmdir()
-        sort_imagenet_val(folder / "val", table)
-    return folder
+    return _image_release("tiny-imagenet-200", TINY_IMAGENET_URL, TINY_IMAGENET_SHA256, TINY_IMAGENET_BYTES,
+                          "Tiny ImageNet", root, download_ok, progress, finish=sort_val)
+
+
+def _read_val_labels(labels_file: Path) -> dict[str, str]:
+    """``{file name: wnid}`` from "name wnid" lines or Kaggle's LOC_val_solution.csv."""
+    labels: dict[str, str] = {}
+    for number, line in enumerate(labels_file.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.lower().startswith("imageid,"):
+            continue
+        if "," in line:  # ILSVRC2012_val_00000001,n01751748 ... (boxes follow the wnid)
+            name, rest = line.split(",", 1)
+            wnid = rest.split()[0] if rest.split() else ""
+            name += ".JPEG"
+        else:  # "name wnid", or Tiny ImageNet's "name wnid x0 y0 x1 y1" (a box follows)
+            parts = line.split()
+            if len(parts) not in (2, 6):
+                raise ValueError(f"{labels_file}:{number}: expected 'file_name wnid', got {line!r}")
+            name, wnid = parts[:2]
+        if not (wnid.startswith("n") and wnid[1:].isdigit()):
+            raise ValueError(f"{labels_file}:{number}: {wnid!r} is not a WordNet id such as n01440764")
+        labels[Path(name).name] = wnid
+    return labels
+
+
+def sort_imagenet_val(val_dir: str | os.PathLike[str], labels_file: str | os.PathLike[str], *,
+                      copy: bool = False) -> dict[str, int]:
+    """Move (or copy) the official flat ``ILSVRC2012_val_*.JPEG`` files into ``val_dir/<wnid>/``.
+
+    ``labels_file`` gives each file's class as lines ``ILSVRC2012_val_00000001.JPEG n01751748``,
+    or is Kaggle's ``LOC_val_solution.csv`` (``ImageId,PredictionString``). Files already
+    sorted are left alone, so running it twice is safe. Returns ``{wnid: images}``.
+    """
+    val_dir, labels_file = Path(val_dir), Path(labels_file)
+    if not val_dir.is_dir():
+        raise FileNotFoundError(f"{val_dir} is not a folder")
+    labels = _read_val_labels(labels_file)
+    flat = sorted(p for p in val_dir.iterdir() if p.is_file() and p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+    missing = [p.name for p in flat if p.name not in labels]
+    if missing:
+        raise ValueError(f"{labels_file} has no label for {len(missing)} file(s) in {val_dir}, e.g. {missing[0]}; "
+                         "is it the labels file of this validation set?")
+    counts: dict[str, int] = {}
+    for path in flat:
+        wnid = labels[path.name]
+        (val_dir / wnid).mkdir(exist_ok=True)
+        (shutil.copy2 if copy else shutil.move)(str(path), str(val_dir / wnid / path.name))
+        counts[wnid] = counts.get(wnid, 0) + 1
+    return counts
 
 
 # --- ImageNet photographs ----------------------------------------------------------

@@ -18,14 +18,16 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from . import datasets, train
+from . import __version__, datasets, train
+from .checkpoints import CHECKPOINT, load_history, read_checkpoint
+from .config import Config, TrainError
 from .profiles import Profile
+from .run_data import data_identity
 
 # Settings that change how a run is carried out, not what it computes.
-_NOT_IN_KEY = ("checkpoint_dir", "progress", "resume", "workers", "cache_dir", "download", "max_steps")
+_NOT_IN_KEY = ("checkpoint_dir", "progress", "resume", "overwrite", "workers", "cache_dir", "download", "max_steps")
 
 
 def cifar_dataset(profile: Profile) -> str:
@@ -42,7 +44,7 @@ def cifar_dataset(profile: Profile) -> str:
     return "cifar10"
 
 
-def cifar_config(profile: Profile, dataset: str | None = None, **changes: Any) -> train.Config:
+def cifar_config(profile: Profile, dataset: str | None = None, **changes: Any) -> Config:
     """The small AlexNet on CIFAR-10 with the paper's recipe and augmentation, sized for ``profile``.
 
     A quarter of the width on a CPU (full width on a GPU); random 28x28 patches of the 32x32
@@ -50,9 +52,11 @@ def cifar_config(profile: Profile, dataset: str | None = None, **changes: Any) -
     testing; learning rate 0.02 with batches of 64 (the paper's 0.01 and 128 were chosen for
     ImageNet); momentum, weight decay, dropout and the plateau rule as in the paper; the
     channels-last layout, which trained this network about 1.3x faster on the book's CPU.
-    ``changes`` override any setting (Chapter 10 removes the paper's tricks one by one).
+    A tenth of the training images is held out for the plateau rule; the test images are
+    evaluated once, at the end. ``changes`` override any setting (Chapter 10 removes the
+    paper's tricks one by one).
     """
-    cfg = train.Config(
+    cfg = Config(
         dataset=dataset or cifar_dataset(profile), model="small", width=profile.pick(smoke=0.25, cpu=0.25, gpu=1.0),
         image_size=28, recipe="paper", epochs=profile.pick(smoke=2, cpu=12, gpu=30), batch_size=64, lr=0.02,
         synthetic_size=profile.pick(smoke=256, cpu=2048, gpu=8192), seed=0,
@@ -61,54 +65,66 @@ def cifar_config(profile: Profile, dataset: str | None = None, **changes: Any) -
     return replace(cfg, **changes)
 
 
-def settings_key(cfg: train.Config) -> str:
-    """A short hash of the settings that decide what a run computes."""
+def settings_key(cfg: Config) -> str:
+    """A short hash of what decides what a run computes: its settings, the data files it reads
+    (:func:`alexnet_lib.run_data.data_identity`) and the library's version."""
     values = {k: v for k, v in asdict(cfg.resolved()).items() if k not in _NOT_IN_KEY}
+    values["data_files"] = data_identity(cfg)
+    values["library"] = __version__
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def run_folder(cfg: train.Config, name: str) -> Path:
+def run_folder(cfg: Config, name: str) -> Path:
     """Where the run ``name`` with these settings lives: ``<cache>/runs/<name>-<settings hash>``."""
     return datasets.cache_dir() / "runs" / f"{name}-{settings_key(cfg)}"
 
 
-def _finished(folder: Path, cfg: train.Config) -> bool:
-    path = folder / train.CHECKPOINT
+def _finished(folder: Path, cfg: Config) -> bool:
+    path = folder / CHECKPOINT
     if not path.exists():
         return False
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # a damaged or foreign file: train again
+        payload = read_checkpoint(path)
+    except TrainError:  # a damaged or foreign file: train again
         return False
-    saved = train.Config(**payload["config"])
+    saved = Config(**payload["config"])
     state = payload["state"]
     return (settings_key(saved) == settings_key(cfg) and state["epoch"] >= cfg.resolved().epochs
             and state.get("test") is not None)
 
 
-def train_or_load(cfg: train.Config, name: str, *, retrain: bool = False) -> tuple[list[dict[str, Any]], Path]:
+def _resumable(folder: Path) -> bool:
+    try:
+        read_checkpoint(folder / CHECKPOINT)
+    except TrainError:
+        return False
+    return True
+
+
+def train_or_load(cfg: Config, name: str, *, retrain: bool = False) -> tuple[list[dict[str, Any]], Path]:
     """Train ``cfg`` into :func:`run_folder` unless a finished run with the same settings is there.
 
-    Returns the per-epoch metrics and the folder. A run that was interrupted is resumed;
-    ``retrain=True`` starts afresh. Prints which of the three happened.
+    Returns the per-epoch metrics and the folder. A run that was interrupted is resumed; one
+    whose checkpoint cannot be read is trained afresh, as with ``retrain=True``. Prints which
+    of these happened.
     """
     folder = run_folder(cfg, name)
     if not retrain and _finished(folder, cfg):
-        print(f"using the finished run in {folder}")
-        return train.load_history(folder), folder
-    resume = not retrain and (folder / train.CHECKPOINT).exists()
-    print(f"{'resuming' if resume else 'training'} {name} in {folder}")
+        print(f"using the finished run {folder.name} (in the book's run cache)")
+        return load_history(folder), folder
+    resume = not retrain and (folder / CHECKPOINT).exists() and _resumable(folder)
+    print(f"{'resuming' if resume else 'training'} {name} (run {folder.name} in the book's run cache)")
     history = train.train(replace(cfg, checkpoint_dir=str(folder), resume=resume, overwrite=not resume))
     return history, folder
 
 
-def load_model(folder: str | os.PathLike[str]) -> tuple[nn.Module, train.Config, int]:
+def load_model(folder: str | os.PathLike[str]) -> tuple[nn.Module, Config, int]:
     """The trained network of a run folder (in eval mode, on the CPU), its settings and its number of classes."""
-    path = Path(folder) / train.CHECKPOINT
+    path = Path(folder) / CHECKPOINT
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}: train the run first (train_or_load)")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = train.Config(**payload["config"])
+    payload = read_checkpoint(path)
+    cfg = Config(**payload["config"])
     classes = payload["identity"]["num_classes"]
     model = train.build_model(cfg, classes)
     model.load_state_dict(payload["model"])

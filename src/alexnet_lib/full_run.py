@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -44,8 +45,10 @@ import numpy as np
 import torch
 
 from . import __version__, data, evaluate, experiments, recorded, train, viz
-from .config import Config
-from .run_data import build_data
+from .bench import cpu_name
+from .checkpoints import CHECKPOINT, read_checkpoint, write_json
+from .config import Config, TrainError
+from .run_data import build_data, image_folder_root
 
 __all__ = ["FEATURE_LAYERS", "code_version", "config", "machine", "record", "run"]
 
@@ -78,9 +81,7 @@ def code_version() -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     """Where a run ran: processor, cores, threads, PyTorch, and the GPU if one was used."""
-    from .bench import cpu_name
-
-    info: dict[str, Any] = {"processor": cpu_name(), "cpu_count": __import__("os").cpu_count(),
+    info: dict[str, Any] = {"processor": cpu_name(), "cpu_count": os.cpu_count(),
                             "threads": torch.get_num_threads(), "python": platform.python_version(),
                             "torch": torch.__version__}
     if torch.cuda.is_available():
@@ -93,7 +94,7 @@ def run(cfg: Config, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     wall_file = folder / "wall.json"
     wall = json.loads(wall_file.read_text()) if wall_file.exists() else {"seconds": 0.0, "sessions": []}
-    resume = (folder / train.CHECKPOINT).exists()
+    resume = (folder / CHECKPOINT).exists()
     start = time.perf_counter()
     session = {"code": code_version(), "machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
@@ -101,7 +102,7 @@ def run(cfg: Config, folder: Path) -> None:
     finally:
         session["seconds"] = round(time.perf_counter() - start, 1)
         wall = {"seconds": wall["seconds"] + session["seconds"], "sessions": [*wall["sessions"], session]}
-        train.write_json(wall_file, wall)
+        write_json(wall_file, wall)
 
 
 def _paths(dataset: Any, root: Path) -> list[str]:
@@ -123,12 +124,12 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     """Measure the finished run in ``folder`` and write ``imagenette_full_<tag>.json`` and ``.npz``."""
     out = out or recorded.RESULTS_DIR
     model, cfg, classes = experiments.load_model(folder)
-    payload = torch.load(folder / train.CHECKPOINT, map_location="cpu", weights_only=True)
+    payload = read_checkpoint(folder / CHECKPOINT)
     state = payload["state"]
     if state["test"] is None:
-        raise train.TrainError(f"the run in {folder} has not finished: train it to the end first")
+        raise TrainError(f"the run in {folder} has not finished: train it to the end first")
     splits = build_data(dataclasses.replace(cfg, progress=False))
-    root = Path(train.image_folder_root(cfg))
+    root = image_folder_root(cfg)
     crop, prep = cfg.image_size, data.BatchPreparer.for_dataset(splits.test, cfg.image_size)
     names = list(splits.test.classes)
 
@@ -201,7 +202,7 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
                  "occlusion": {"size": OCCLUSION_SIZE, "stride": OCCLUSION_STRIDE}},
     }
     out.mkdir(parents=True, exist_ok=True)
-    train.write_json(out / f"imagenette_full_{tag}.json", result)
+    write_json(out / f"imagenette_full_{tag}.json", result)
     np.savez_compressed(out / f"imagenette_full_{tag}.npz",
                         kernels=model.features.conv1.weight.detach().numpy().astype(np.float16),
                         kernels_before=initial.numpy().astype(np.float16),
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"training into {folder}", flush=True)
             run(cfg, folder)
         result = record(folder, args.tag)
-    except train.TrainError as err:
+    except TrainError as err:
         print(f"full_run: error: {err}", file=sys.stderr)
         return 2
     print(json.dumps({k: result[k] for k in ("test", "one_patch", "ten_patches", "wall_seconds")}))

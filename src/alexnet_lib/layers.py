@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import ConvShapeError, IntPair, _pair, output_size
+from .shapes import ConvShapeError, IntPair, output_size, pair
 
 __all__ = [
     "dropout",
@@ -68,8 +68,8 @@ def _pool_windows(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None) -
     x = np.asarray(x)
     if x.ndim != 4:
         raise ConvShapeError(f"x must be 4-D (N, C, H, W), got shape {x.shape}")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(kernel_size if stride is None else stride, "stride")
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(kernel_size if stride is None else stride, "stride")
     if min(kh, kw, sh, sw) < 1:
         raise ValueError(f"kernel_size and stride must be >= 1, got {kernel_size!r} and {stride!r}")
     out_h = output_size(x.shape[2], kh, 0, sh, floor=True, dim="height")

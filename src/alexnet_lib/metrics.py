@@ -1,0 +1,83 @@
+"""The paper's measures of a classifier: top-k error, per-class error, the confusion matrix.
+
+"On ImageNet, it is customary to report two error rates: top-1 and top-5, where the
+top-5 error rate is the fraction of test images for which the correct label is not
+among the five labels considered most probable by the model" (section 2 of the paper).
+Every function takes numpy arrays or torch tensors (on any device) and returns numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["confusion_matrix", "per_class_error", "topk_error"]
+
+
+def topk_error(logits, targets, ks: Sequence[int] = (1, 5)) -> dict[int, float]:
+    """Fraction of examples whose correct class is not among the ``k`` highest scores.
+
+    Args:
+        logits: scores ``(N, classes)``, a numpy array or a torch tensor (any device).
+        targets: correct classes ``(N,)``, integers.
+        ks: the ``k`` values to report.
+
+    Returns:
+        ``{k: error}`` with each error in [0, 1].
+
+    Ties between exactly equal scores are broken by class index, lower first, so the
+    result is deterministic (``torch.topk`` leaves the order of equal scores
+    unspecified; with real-valued scores ties are rare and the two agree). An example
+    with any score that is not finite (NaN or infinite, as a diverged network gives)
+    counts as an error for every ``k``: no comparison with NaN is true, so it would
+    otherwise rank its correct class first.
+    """
+    scores = _as_numpy(logits)
+    labels = _as_numpy(targets)
+    if scores.ndim != 2:
+        raise ValueError(f"logits must be (N, classes), got shape {scores.shape}")
+    if labels.shape != (scores.shape[0],):
+        raise ValueError(f"targets must be ({scores.shape[0]},), one class per row of logits, got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"targets must be integer class indices, got dtype {labels.dtype}")
+    n, classes = scores.shape
+    if n == 0:
+        raise ValueError("no examples: logits has 0 rows")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"targets must be in 0..{classes - 1}, got {labels.min()}..{labels.max()}")
+    bad = [k for k in ks if not isinstance(k, (int, np.integer)) or k < 1 or k > classes]
+    if bad:
+        raise ValueError(f"each k must be an int from 1 to the number of classes ({classes}), got {bad}")
+    # rank of the correct class: classes scoring strictly higher, plus equal ones listed before it
+    correct = scores[np.arange(n), labels][:, None]
+    higher = (scores > correct).sum(axis=1)
+    equal_before = ((scores == correct) & (np.arange(classes)[None, :] < labels[:, None])).sum(axis=1)
+    rank = higher + equal_before
+    rank[~np.isfinite(scores).all(axis=1)] = classes  # not finite: wrong, whatever k
+    return {int(k): float(np.mean(rank >= k)) for k in ks}
+
+
+def _as_numpy(values) -> np.ndarray:
+    if hasattr(values, "detach"):  # a torch tensor
+        return values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def confusion_matrix(predicted, targets, classes: int) -> np.ndarray:
+    """``counts[true, predicted]``: how often each class was taken for each other."""
+    p, t = _as_numpy(predicted).astype(np.int64), _as_numpy(targets).astype(np.int64)
+    if p.shape != t.shape:
+        raise ValueError(f"predicted {p.shape} and targets {t.shape} differ in shape")
+    return np.bincount(t * classes + p, minlength=classes * classes).reshape(classes, classes)
+
+
+def per_class_error(logits, targets, k: int = 1) -> np.ndarray:
+    """Top-``k`` error of each class (NaN for a class without examples)."""
+    scores, labels = _as_numpy(logits), _as_numpy(targets)
+    classes = scores.shape[1]
+    out = np.full(classes, np.nan)
+    for c in np.unique(labels):
+        rows = labels == c
+        out[c] = topk_error(scores[rows], labels[rows], ks=(k,))[k]
+    return out
