@@ -12,8 +12,7 @@ Each module holds one idea that a chapter teaches first and later chapters impor
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .profiles import Profile, current_profile, setup
+from .version import __version__
 
 __all__ = ["Profile", "__version__", "current_profile", "setup"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import experiments, recorded
+from .machine import describe
 from .profiles import Profile
 from .train import Config
 
@@ -204,12 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seeds):
             runs.append(run_one(e, base, seed))
             print(json.dumps(runs[-1]), flush=True)
-    import torch
-
-    from .bench import cpu_name
-
-    result = {"machine": {"processor": cpu_name(), "python": platform.python_version(), "torch": torch.__version__,
-                          "threads": torch.get_num_threads()},
+    result = {"machine": describe(),
               "base": {k: v for k, v in asdict(base).items() if k not in ("checkpoint_dir", "progress")},
               "seeds": args.seeds, "runs": runs, "summary": summarize(runs)}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 
 from .conv import correlate2d, im2col, output_size
+from .layers import local_response_norm
+from .metrics import topk_error
+from .summary import receptive_field
 
 __all__ = [
     "CheckFailed",
@@ -218,8 +221,6 @@ def check_local_response_norm(fn: Callable[..., Any], *, seed: int = 0) -> None:
     ``x`` is ``(N, C, H, W)``; each value is divided by
     ``(k + alpha * sum of squares over the size channels around it) ** beta``.
     """
-    from .layers import local_response_norm
-
     if not callable(fn):
         raise TypeError(f"check_local_response_norm takes your function, got {type(fn).__name__}")
     rng = np.random.default_rng(seed)
@@ -266,8 +267,6 @@ def check_receptive_field(fn: Callable[[list[tuple[int, int]]], Any]) -> None:
     ``size`` is how many input pixels (along one axis) one output unit sees; ``jump`` is
     how far apart in the input two neighbouring output units are.
     """
-    from .summary import receptive_field
-
     cases = [
         [],
         [(3, 1)],
@@ -349,8 +348,6 @@ def check_topk_error(fn: Callable[..., Any], *, seed: int = 0) -> None:
     The cases include a hand-made one, random scores with 10 and 1000 classes, ``k`` equal
     to the number of classes (error 0), and scores given as logits (any real numbers).
     """
-    from .evaluate import topk_error
-
     rng = np.random.default_rng(seed)
     hand = np.array([[0.1, 0.5, 0.2, 0.2], [0.7, 0.1, 0.1, 0.1], [0.3, 0.3, 0.4, 0.0]])
     cases = [("3 images, 4 classes", hand, np.array([2, 0, 1]), k) for k in (1, 2, 4)]

@@ -16,6 +16,7 @@ that falls back to embedded data says so in its output: every loader returns an
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import pickle
@@ -30,6 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .profiles import progress_bars_off
 
 __all__ = [
     "ArrayDataset",
@@ -37,6 +42,7 @@ __all__ = [
     "DataNotFound",
     "DownloadFailed",
     "cache_dir",
+    "cifar10_location",
     "download",
     "load_cifar10",
     "find_imagenette",
@@ -166,10 +172,6 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeou
                 "that holds the data)."
             ) from err
         total = int(response.headers.get("Content-Length") or 0) or None
-        from tqdm.auto import tqdm
-
-        from .profiles import progress_bars_off
-
         with response, os.fdopen(fd, "wb") as out, tqdm(
             total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress or progress_bars_off()
         ) as bar:
@@ -222,6 +224,21 @@ def _cifar_from_batches(folder: Path, split: str) -> ArrayDataset:
         labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
     x, y = np.concatenate(images), np.concatenate(labels)
     return ArrayDataset(x, y, CIFAR10_CLASSES, f"CIFAR-10 ({split}: {len(y):,} images) from {folder}")
+
+
+def cifar10_location(root: str | os.PathLike[str] | None = None) -> Path | None:
+    """Where :func:`load_cifar10` would read CIFAR-10 from on this machine (an ``.npz`` file, the
+    official folder or its archive), without reading it; ``None`` when it would download."""
+    for folder in search_roots(root):
+        for name in CIFAR10_NPZ_NAMES:
+            if (folder / name).exists():
+                return folder / name
+        for batches in (folder / "cifar-10-batches-py", folder / "cifar10" / "cifar-10-batches-py"):
+            if batches.is_dir():
+                return batches
+        if (folder / "cifar-10-python.tar.gz").exists():
+            return folder / "cifar-10-python.tar.gz"
+    return None
 
 
 def _find_cifar(root: Path, split: str) -> ArrayDataset | None:
@@ -515,10 +532,6 @@ def load_imagenet_samples(root: str | os.PathLike[str] | None = None, *, limit: 
     returns scikit-image's few sample photographs instead (embedded, no labels) and says
     so in ``source``; otherwise :class:`DataNotFound` names the fix.
     """
-    import csv
-
-    from PIL import Image
-
     roots = search_roots(root)
     for folder in roots:
         table = folder / "imagenet_samples" / "labels.csv"

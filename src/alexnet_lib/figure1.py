@@ -33,8 +33,15 @@ from typing import Any
 
 import numpy as np
 
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
 from . import recorded
-from .datasets import ArrayDataset
+from .datasets import ArrayDataset, load_cifar10
+from .machine import describe
+from .profiles import progress_bars_off
 
 RESULTS_DIR = recorded.RESULTS_DIR
 TARGET_ERROR = 0.25
@@ -55,9 +62,6 @@ def four_layer_cnn(
         init: ``"pytorch"`` (PyTorch's default, scaled by each layer's fan-in) or ``"paper"``
             (every weight from N(0, 0.01), biases 0, the scale the AlexNet paper used).
     """
-    import torch
-    from torch import nn
-
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if init not in ("pytorch", "paper"):
@@ -90,8 +94,6 @@ def to_tensors(data: ArrayDataset, device: str = "cpu", *, standardise: bool = T
     standard deviation, otherwise the values stay in pixel units (0-255 scale, as
     cuda-convnet fed them, standard deviation around 60).
     """
-    import torch
-
     x = torch.as_tensor(data.images).permute(0, 3, 1, 2).float()
     x = x - x.mean(dim=(0, 2, 3), keepdim=True)
     if standardise:
@@ -155,12 +157,6 @@ def train_to_error(
     ``give_up=(epoch, error)`` stops a run that is still above ``error`` after ``epoch``
     epochs (it counts as not reaching the target), to save time in searches.
     """
-    import torch
-    import torch.nn.functional as F
-    from tqdm.auto import tqdm
-
-    from .profiles import progress_bars_off
-
     torch.manual_seed(seed)
     model = four_layer_cnn(activation, width=width, convs_per_stage=convs_per_stage, init=init).to(x.device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -257,20 +253,10 @@ GIVE_UP = (10, 0.6)  # in searches: stop a run still above 60% error after 10 ep
 
 
 def _machine() -> dict[str, Any]:
-    import platform
-
-    import torch
-
-    from .bench import cpu_name
-
-    return {"processor": cpu_name(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "device": "cuda" if torch.cuda.is_available() else "cpu", "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d")}
+    return {**describe(), "device": "cuda" if torch.cuda.is_available() else "cpu"}
 
 
 def _load(n_train: int | None, device: str, standardise: bool = True):
-    from .datasets import load_cifar10
-
     data = load_cifar10("train")
     if n_train is not None and n_train < len(data):
         data = data.subset(n_train)

@@ -33,8 +33,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -44,13 +42,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__, data, evaluate, experiments, recorded, train, viz
-from .bench import cpu_name
+from . import data, evaluate, experiments, recorded, train, viz
+from .machine import describe
 from .checkpoints import CHECKPOINT, read_checkpoint, write_json
 from .config import Config, TrainError
+from .devices import pick_device
 from .run_data import build_data, image_folder_root
+from .version import __version__
 
-__all__ = ["FEATURE_LAYERS", "code_version", "config", "machine", "record", "run"]
+__all__ = ["FEATURE_LAYERS", "code_version", "config", "record", "run"]
 
 FEATURE_LAYERS = ("relu1", "relu2", "relu5")
 QUERIES, NEIGHBOURS, MAPPED = 8, 5, 4
@@ -79,16 +79,6 @@ def code_version() -> dict[str, Any]:
     return version
 
 
-def machine() -> dict[str, Any]:
-    """Where a run ran: processor, cores, threads, PyTorch, and the GPU if one was used."""
-    info: dict[str, Any] = {"processor": cpu_name(), "cpu_count": os.cpu_count(),
-                            "threads": torch.get_num_threads(), "python": platform.python_version(),
-                            "torch": torch.__version__}
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
 def run(cfg: Config, folder: Path) -> None:
     """Train ``cfg`` into ``folder`` (resuming what is there), adding up the wall time in ``wall.json``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -96,7 +86,8 @@ def run(cfg: Config, folder: Path) -> None:
     wall = json.loads(wall_file.read_text()) if wall_file.exists() else {"seconds": 0.0, "sessions": []}
     resume = (folder / CHECKPOINT).exists()
     start = time.perf_counter()
-    session = {"code": code_version(), "machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    session = {"code": code_version(), "machine": describe(device=pick_device(cfg.device)),
+               "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
         train.train(dataclasses.replace(cfg, checkpoint_dir=str(folder), resume=resume))
     finally:
@@ -170,7 +161,7 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     result = {
         "name": f"imagenette_full_{tag}",
         "what": "the paper's AlexNet at full width on Imagenette (128 px patches, He initialisation)",
-        "machine": wall["sessions"][0]["machine"] if wall.get("sessions") else machine(),
+        "machine": wall["sessions"][0]["machine"] if wall.get("sessions") else describe(),
         "code": wall["sessions"][0]["code"] if wall.get("sessions") else code_version(),
         "training_sessions": wall.get("sessions", []),
         "settings": {k: v for k, v in dataclasses.asdict(cfg).items()

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+import torch
+
+from .version import __version__
 
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
 ENV_VAR = "ALEXNET_PROFILE"
@@ -71,18 +74,10 @@ class Profile:
 
 
 def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return False
     return bool(torch.cuda.is_available())
 
 
 def _best_device() -> str:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return "cpu"
     if torch.cuda.is_available():
         return "cuda"
     mps = getattr(torch.backends, "mps", None)
@@ -120,10 +115,6 @@ def seed_everything(seed: int) -> None:
     """Seed Python's, numpy's and PyTorch's random number generators."""
     random.seed(seed)
     np.random.seed(seed)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return
     torch.manual_seed(seed)
 
 
@@ -146,20 +137,13 @@ def setup(seed: int | None = 0, *, quiet: bool = False) -> Profile:
     Returns:
         The active :class:`Profile`.
     """
-    from . import __version__
-
     profile = current_profile()
     if seed is not None:
         seed_everything(seed)
     if in_colab():
         _enable_colab_widgets()
     if not quiet:
-        try:
-            import torch
-
-            torch_version = torch.__version__
-        except ImportError:  # pragma: no cover
-            torch_version = "not installed"
+        torch_version = torch.__version__
         print(f"alexnet_lib {__version__} | profile: {profile.name} ({profile.reason})")
         print(
             f"device: {profile.device} | torch {torch_version} | numpy {np.__version__}"

@@ -32,7 +32,8 @@ from torch.utils.data import Dataset, Subset, TensorDataset
 from . import data, datasets
 from .config import Config, TrainError
 
-__all__ = ["RunData", "build_data", "crop_size", "dataset_labels", "holdout_split", "square_size"]
+__all__ = ["RunData", "build_data", "crop_size", "data_identity", "dataset_labels", "holdout_split", "image_folder_root",
+           "square_size"]
 
 SPLIT_SEED = 20120101  # one fixed draw of the held-out images, whatever the run's seed
 
@@ -181,3 +182,32 @@ def _image_folders(cfg: Config) -> RunData:
     source = (f"image folders under {root}: {len(keep):,} training images, {len(held):,} held out for "
               f"validation, {len(test):,} test images (val/)")
     return RunData(Subset(full, keep.tolist()), Subset(seen, held.tolist()), test, len(full.classes), source)
+
+
+def data_identity(cfg: Config) -> str:
+    """Which data a run with ``cfg`` reads, in a few words, without reading or downloading it.
+
+    A copy found on this machine is named by its path, size and modification time (a
+    CIFAR-10 subset is not the whole of CIFAR-10); an official release by its SHA-256,
+    wherever it lies or will be downloaded to. The book's run cache puts this in its keys,
+    so that a run trained on other data is not taken for this one.
+    """
+    if cfg.dataset == "synthetic":
+        return "generated"
+    if cfg.dataset == "cifar10":
+        found = datasets.cifar10_location(cfg.data)
+        if found is None or found.name.endswith(".tar.gz") or found.is_dir():
+            return f"cifar-10-python {datasets.CIFAR10_SHA256}"
+        stat = found.stat()
+        return f"{found.resolve()} {stat.st_size} {stat.st_mtime_ns}"
+    if cfg.dataset == "imagenette" and cfg.imagenette in datasets.IMAGENETTE:
+        return f"imagenette {datasets.IMAGENETTE[cfg.imagenette][1]}"
+    if cfg.dataset == "tiny-imagenet":
+        return f"tiny-imagenet {datasets.TINY_IMAGENET_SHA256}"
+    try:
+        root = image_folder_root(cfg) if cfg.dataset != "imagenette" or cfg.imagenette != "auto" else \
+            datasets.find_imagenette("auto", root=cfg.data, download_ok=False)
+    except (TrainError, datasets.DataNotFound):
+        return f"{cfg.dataset} (not on this machine: {datasets.IMAGENETTE['320'][1]})"
+    files = sum(1 for split in ("train", "val") for _ in (root / split).rglob("*") if _.is_file())
+    return f"{Path(root).resolve()} {files} files"

@@ -1,0 +1,26 @@
+"""Benchmarks that print numbers: ``python -m alexnet_lib.bench conv|data|train [--json]``.
+
+Speed targets are checked here, by measuring, not by timed tests. Each benchmark is a
+module of its own:
+
+- :mod:`~alexnet_lib.bench.conv` (Chapter 2): the library's numpy convolutions against
+  PyTorch's on AlexNet's five layers;
+- :mod:`~alexnet_lib.bench.data` (Chapter 5): the data pipeline against PyTorch's ImageNet
+  example;
+- :mod:`~alexnet_lib.bench.train` (Chapter 7): training steps of the trainer against a
+  classic loop;
+- :mod:`~alexnet_lib.bench.timing`: the fair timing they share; :mod:`~alexnet_lib.bench.cli`:
+  the command line.
+"""
+
+from __future__ import annotations
+
+from .cli import main
+from .conv import ALEXNET_CONV_LAYERS, SMALL_LAYER, ConvLayer, bench_conv, format_conv
+from .data import bench_data, find_sample_images, format_data
+from .timing import median_interleaved
+from .train import TRAIN_MODES, TRAIN_TARGETS, bench_train, format_train
+
+__all__ = ["ALEXNET_CONV_LAYERS", "SMALL_LAYER", "TRAIN_MODES", "TRAIN_TARGETS", "ConvLayer", "bench_conv",
+           "bench_data", "bench_train", "find_sample_images", "format_conv", "format_data", "format_train", "main",
+           "median_interleaved"]

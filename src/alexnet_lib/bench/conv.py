@@ -1,0 +1,204 @@
+"""``python -m alexnet_lib.bench conv``: the library's convolutions against PyTorch's (Chapter 2).
+
+:func:`alexnet_lib.conv.conv2d_im2col` against ``torch.nn.functional.conv2d`` (fp32, the
+same number of threads for both, runs interleaved, medians) on the five convolution layers
+of AlexNet as the paper describes them (227 px input, the two-GPU towers as groups),
+forward and forward+backward, with a pause before each timed run so that one library's
+idle threads do not slow the other; and the loops of :func:`alexnet_lib.conv.conv2d_naive`
+against im2col on a small layer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from threadpoolctl import threadpool_limits
+
+from ..conv import conv2d_backward, conv2d_im2col, conv2d_naive
+from ..machine import describe
+from .timing import median_interleaved
+
+__all__ = ["ALEXNET_CONV_LAYERS", "SMALL_LAYER", "ConvLayer", "bench_conv", "format_conv"]
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One convolution layer's shapes."""
+
+    name: str
+    in_channels: int
+    size: int  # input height = width
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+    groups: int
+
+    def x_shape(self, batch: int) -> tuple[int, int, int, int]:
+        return (batch, self.in_channels, self.size, self.size)
+
+    def w_shape(self) -> tuple[int, int, int, int]:
+        return (self.out_channels, self.in_channels // self.groups, self.kernel, self.kernel)
+
+    @property
+    def out_size(self) -> int:
+        return (self.size + 2 * self.padding - self.kernel) // self.stride + 1
+
+    def macs(self, batch: int) -> int:
+        """Multiply-adds of the forward pass."""
+        per_output = self.in_channels // self.groups * self.kernel**2
+        return batch * self.out_channels * self.out_size**2 * per_output
+
+
+# The paper's five convolutions (section 3.5, Figure 2), on a 227x227 input so the
+# sizes work out: 55 -> pool 27 -> 27 -> pool 13 -> 13 -> 13 -> 13.
+ALEXNET_CONV_LAYERS: tuple[ConvLayer, ...] = (
+    ConvLayer("conv1", 3, 227, 96, 11, 4, 0, 1),
+    ConvLayer("conv2", 96, 27, 256, 5, 1, 2, 2),
+    ConvLayer("conv3", 256, 13, 384, 3, 1, 1, 1),
+    ConvLayer("conv4", 384, 13, 384, 3, 1, 1, 2),
+    ConvLayer("conv5", 384, 13, 256, 3, 1, 1, 2),
+)
+SMALL_LAYER = ConvLayer("small", 16, 16, 32, 3, 1, 1, 1)
+
+
+def bench_conv(
+    batch: int = 32, repeats: int = 5, threads: int | None = None, small_repeats: int = 3, settle: float = 0.2
+) -> dict[str, Any]:
+    """Time im2col against PyTorch on AlexNet's conv layers, and loops against im2col.
+
+    Uses ``threads`` threads (default: all CPUs) for both libraries, and leaves PyTorch's
+    thread count as it found it.
+    """
+    threads = threads or os.cpu_count() or 1
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _bench_conv(batch, repeats, threads, small_repeats, settle)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, settle: float) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    layers = []
+    with threadpool_limits(limits=threads):
+        for layer in ALEXNET_CONV_LAYERS:
+            x = rng.standard_normal(layer.x_shape(batch), dtype=np.float32)
+            w = rng.standard_normal(layer.w_shape(), dtype=np.float32) * 0.01
+            b = np.zeros(layer.out_channels, dtype=np.float32)
+            args = dict(stride=layer.stride, padding=layer.padding, groups=layer.groups)
+            out_shape = (batch, layer.out_channels, layer.out_size, layer.out_size)
+            dout = rng.standard_normal(out_shape, dtype=np.float32)
+            xt, wt, bt, dt = (torch.from_numpy(a) for a in (x, w, b, dout))
+            xg, wg = xt.clone().requires_grad_(True), wt.clone().requires_grad_(True)
+
+            def ours_fwd() -> object:
+                return conv2d_im2col(x, w, b, **args)
+
+            def torch_fwd() -> object:
+                with torch.no_grad():
+                    return F.conv2d(xt, wt, bt, **args)
+
+            def ours_fwd_bwd() -> object:
+                conv2d_im2col(x, w, b, **args)
+                return conv2d_backward(dout, x, w, **args)
+
+            def torch_fwd_bwd() -> object:
+                xg.grad = wg.grad = None
+                F.conv2d(xg, wg, bt, **args).backward(dt)
+                return xg.grad
+
+            t = median_interleaved(
+                {"ours_fwd": ours_fwd, "torch_fwd": torch_fwd, "ours_fwd_bwd": ours_fwd_bwd, "torch_fwd_bwd": torch_fwd_bwd},
+                repeats,
+                settle=settle,
+            )
+            cols_bytes = layer.in_channels * layer.kernel**2 * batch * layer.out_size**2 * 4
+            layers.append(
+                {
+                    **asdict(layer),
+                    "gmacs": layer.macs(batch) / 1e9,
+                    "seconds": t,
+                    "ratio_fwd": t["ours_fwd"] / t["torch_fwd"],
+                    "ratio_fwd_bwd": t["ours_fwd_bwd"] / t["torch_fwd_bwd"],
+                    "input_mib": x.nbytes / 2**20,
+                    "im2col_mib": cols_bytes / 2**20,
+                }
+            )
+
+        small = SMALL_LAYER
+        xs = rng.standard_normal(small.x_shape(2), dtype=np.float32)
+        ws = rng.standard_normal(small.w_shape(), dtype=np.float32)
+        s_args = dict(stride=small.stride, padding=small.padding, groups=small.groups)
+        # im2col takes well under a millisecond here: time 20 calls in a row and divide,
+        # so that waking the thread pool does not dominate.
+        def im2col_20() -> None:
+            for _ in range(20):
+                conv2d_im2col(xs, ws, **s_args)
+
+        ts = median_interleaved(
+            {"naive": lambda: conv2d_naive(xs, ws, **s_args), "im2col": im2col_20}, small_repeats, settle=settle
+        )
+        ts["im2col"] /= 20
+
+    total = {k: sum(layer["seconds"][k] for layer in layers) for k in layers[0]["seconds"]}
+    result = {
+        "benchmark": "conv",
+        "machine": describe(threads),
+        "batch": batch,
+        "repeats": repeats,
+        "settle_seconds": settle,
+        "layers": layers,
+        "total_seconds": total,
+        "ratio_fwd": total["ours_fwd"] / total["torch_fwd"],
+        "ratio_fwd_bwd": total["ours_fwd_bwd"] / total["torch_fwd_bwd"],
+        "small_layer": {**asdict(small), "batch": 2, "seconds": ts, "naive_over_im2col": ts["naive"] / ts["im2col"]},
+        "targets": {"ratio_fwd_at_most": 1.5, "ratio_fwd_bwd_at_most": 2.5, "naive_over_im2col_at_least": 100},
+    }
+    result["targets_met"] = {
+        "ratio_fwd": result["ratio_fwd"] <= 1.5,
+        "ratio_fwd_bwd": result["ratio_fwd_bwd"] <= 2.5,
+        "naive_over_im2col": result["small_layer"]["naive_over_im2col"] >= 100,
+    }
+    return result
+
+
+def format_conv(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    lines = [
+        f"conv benchmark: batch {result['batch']}, fp32, {m['threads']} thread(s), median of {result['repeats']}"
+        f" | numpy {m['numpy']}, torch {m['torch']}, {m['processor']}, {m['cpu_count']} CPUs",
+        f"{'layer':6s} {'GMAC':>6s} {'ours fwd':>9s} {'torch fwd':>10s} {'ratio':>6s}"
+        f" {'ours f+b':>9s} {'torch f+b':>10s} {'ratio':>6s} {'im2col MiB':>11s}",
+    ]
+    for layer in result["layers"]:
+        t = layer["seconds"]
+        lines.append(
+            f"{layer['name']:6s} {layer['gmacs']:6.2f} {t['ours_fwd'] * 1e3:7.1f}ms {t['torch_fwd'] * 1e3:8.1f}ms"
+            f" {layer['ratio_fwd']:6.2f} {t['ours_fwd_bwd'] * 1e3:7.1f}ms {t['torch_fwd_bwd'] * 1e3:8.1f}ms"
+            f" {layer['ratio_fwd_bwd']:6.2f} {layer['im2col_mib']:11.1f}"
+        )
+    t = result["total_seconds"]
+    lines.append(
+        f"{'total':6s} {'':6s} {t['ours_fwd'] * 1e3:7.1f}ms {t['torch_fwd'] * 1e3:8.1f}ms {result['ratio_fwd']:6.2f}"
+        f" {t['ours_fwd_bwd'] * 1e3:7.1f}ms {t['torch_fwd_bwd'] * 1e3:8.1f}ms {result['ratio_fwd_bwd']:6.2f}"
+    )
+    s = result["small_layer"]
+    lines.append(
+        f"loops vs im2col on a small layer ({s['batch']}x{s['in_channels']}x{s['size']}x{s['size']},"
+        f" {s['out_channels']} 3x3 filters): {s['seconds']['naive'] * 1e3:.1f} ms vs"
+        f" {s['seconds']['im2col'] * 1e3:.2f} ms = {s['naive_over_im2col']:.0f}x"
+    )
+    met = result["targets_met"]
+    lines.append(
+        "targets: fwd <= 1.5x torch: {}; fwd+bwd <= 2.5x: {}; loops >= 100x slower than im2col: {}".format(
+            *("met" if met[k] else "NOT met" for k in ("ratio_fwd", "ratio_fwd_bwd", "naive_over_im2col"))
+        )
+    )
+    return "\n".join(lines)

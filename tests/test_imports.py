@@ -1,0 +1,121 @@
+"""The library's modules import each other without cycles, at the top of each module.
+
+A module's header is then its true list of dependencies, and the modules can be read (and
+taught) in an order where each needs only those before it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "alexnet_lib"
+
+# Imports that may stay inside a function: optional extras, or costly imports used by one function.
+OPTIONAL_INSIDE = {"google.colab", "IPython", "IPython.display", "myst_nb", "ipywidgets", "matplotlib",
+                   "matplotlib.pyplot", "scipy", "scipy.stats", "sklearn.datasets", "skimage", "skimage.transform",
+                   "threadpoolctl", "torchvision.models", "PIL"}
+
+
+def _modules() -> dict[str, ast.Module]:
+    """Every module of the package by its dotted name below the package (``train``, ``bench.conv``)."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1] or ["__init__"]
+        found[".".join(parts)] = ast.parse(path.read_text())
+    return found
+
+
+def _package_of(name: str) -> list[str]:
+    """The package a module is in, as a list of names (``bench.conv`` -> ``["bench"]``)."""
+    is_package = (PACKAGE / name.replace(".", "/") / "__init__.py").exists()
+    parts = [] if name == "__init__" else name.split(".")
+    return parts if is_package else parts[:-1]
+
+
+def _internal(name: str, node: ast.ImportFrom, modules: set[str]) -> list[str]:
+    """The package's modules that a relative import in module ``name`` names."""
+    if not node.level:
+        return []
+    base = _package_of(name)[: len(_package_of(name)) - (node.level - 1)]
+    if node.module:
+        target = ".".join([*base, node.module])
+        candidates = [target]
+    else:
+        candidates = [".".join([*base, alias.name]) for alias in node.names]
+        target = ".".join(base)
+    out = [c for c in candidates if c in modules]
+    if not out and target in modules:
+        out = [target]
+    return out or (["__init__"] if not base and not node.module else [])
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, tree in modules.items():
+        graph[name] = {m for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                       for m in _internal(name, node, set(modules))}
+        graph[name] -= {"__init__", name}
+        # a package's __init__ gathers its modules; its modules never import it back
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of imports as a list of modules (first = last), or None."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if state.get(nxt) is None:
+                found = visit(nxt)
+                if found:
+                    return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if state.get(node) is None:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_library_has_no_import_cycles():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_find_cycle_finds_one():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_imports_are_at_the_top(name):
+    """No import of the package's own modules inside a function, and only optional extras there."""
+    tree = _modules()[name]
+    top = {id(node) for node in tree.body}
+    for block in tree.body:  # `if TYPE_CHECKING:` and try/except blocks count as the top
+        if isinstance(block, (ast.If, ast.Try)):
+            top |= {id(node) for node in ast.walk(block)}
+    inside = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top]
+    wrong = []
+    for node in inside:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            wrong.append(f"line {node.lineno}: from {'.' * node.level}{node.module or ''} import ...")
+            continue
+        names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+        wrong += [f"line {node.lineno}: {n}" for n in names if n not in OPTIONAL_INSIDE]
+    assert not wrong, f"{name}.py imports inside functions: {wrong}"
