@@ -9,7 +9,7 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from alexnet_lib import bench, data, train
+from alexnet_lib import bench, checkpoints, data, train
 
 from test_data_pipeline import make_folder, photo
 
@@ -133,19 +133,22 @@ def test_cifar_crops_train_evaluate_and_ten_crop(tmp_path, capsys):
     make_npz(folder / "cifar10.npz")
     cfg = train.Config(dataset="cifar10", data=str(folder), model="small", width=0.25, image_size=28, batch_size=16,
                        epochs=1, progress=False, checkpoint_dir=str(tmp_path / "run"))
-    train_set, val_set, classes, _ = train.build_data(cfg)
+    splits = train.build_data(cfg)
+    train_set, val_set, test_set = splits.train, splits.val, splits.test
     assert isinstance(train_set, data.PreDecoded) and train_set.images.shape[1:] == (3, 32, 32)
-    assert train_set.mean == val_set.mean and 0 < train_set.std[0] < 1
-    history = train.train(cfg)
+    assert train_set.mean == val_set.mean == test_set.mean and 0 < train_set.std[0] < 1
+    assert len(train_set) + len(val_set) == 20 and len(test_set) == 10  # a tenth of the training images held out
+    train.train(cfg)
     checkpoint = str(tmp_path / "run" / train.CHECKPOINT)
     for extra in ([], ["--ten-crop"]):
         assert evaluate.main(["--checkpoint", checkpoint, "--no-progress", *extra]) == 0
         result = json.loads(capsys.readouterr().out)
-        assert result["images"] == len(val_set)
+        assert result["images"] == len(test_set)
     assert "ten crops of 28" == result["method"]
-    # the trainer's own validation error is the centre patch's
+    # the test error the trainer measured once at the end is the centre patch's
     assert evaluate.main(["--checkpoint", checkpoint, "--no-progress"]) == 0
-    assert json.loads(capsys.readouterr().out)["top1_error"] == pytest.approx(history[-1]["val_top1_error"])
+    measured = checkpoints.load_test(tmp_path / "run")
+    assert json.loads(capsys.readouterr().out)["top1_error"] == pytest.approx(measured["test_top1_error"])
     with pytest.raises(train.TrainError, match="CIFAR-10 images are 32x32"):
         train.train(train.Config(**{**vars(cfg), "image_size": 40}))
 

@@ -123,8 +123,9 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise TrainError(f"no checkpoint at {path}") from None
     except Exception as err:  # torch raises several kinds for a truncated or foreign file
-        raise TrainError(f"{path} cannot be read as a checkpoint ({type(err).__name__}: {err}). It is truncated, "
-                         "damaged or not a checkpoint: start afresh with --overwrite, or restore the file.") from err
+        # (torch's own message for a foreign pickle suggests weights_only=False: never for a file we cannot trust)
+        raise TrainError(f"{path} cannot be read as a checkpoint ({type(err).__name__}). It is truncated, damaged "
+                         "or not a checkpoint: start afresh with --overwrite, or restore the file.") from err
     if not isinstance(payload, dict) or not {"model", "optimizer", "state", "config"} <= set(payload):
         raise TrainError(f"{path} is not a checkpoint written by alexnet-train: start afresh with --overwrite")
     return payload
