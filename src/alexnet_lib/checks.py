@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
 
 from .conv import correlate2d, im2col, output_size
 from .layers import local_response_norm
@@ -28,6 +29,7 @@ __all__ = [
     "check_local_response_norm",
     "check_output_size",
     "check_pca_lighting",
+    "check_sgd_step",
     "check_receptive_field",
     "check_topk_error",
 ]
@@ -375,3 +377,41 @@ def check_topk_error(fn: Callable[..., Any], *, seed: int = 0) -> None:
             raise CheckFailed(f"top-{k} error on {name} should be {expected:.4f}, yours gave {value:.4f}.{hint} "
                               "An image counts as an error when its label is not among its k highest scores.")
     print(f"check_topk_error: all {len(cases)} cases are right.")
+
+
+def check_sgd_step(fn: Callable[..., Any], *, seed: int = 0) -> None:
+    """Check ``fn(w, grad, v, lr, momentum, weight_decay) -> (w, v)``: one step of the paper's update
+    (section 5), ``v = momentum * v - weight_decay * lr * w - lr * grad``, then ``w = w + v``.
+
+    The cases run several steps in a row on numpy arrays, with the paper's constants and
+    others, and compare with ``torch.optim.SGD``: with a constant learning rate the two take
+    the same steps, PyTorch keeping ``v`` without the learning rate in it.
+    """
+    rng = np.random.default_rng(seed)
+    cases = [(0.01, 0.9, 5e-4), (0.1, 0.0, 0.0), (0.05, 0.5, 0.01)]
+    for lr, momentum, decay in cases:
+        w0 = rng.normal(size=(4, 3))
+        grads = [rng.normal(size=(4, 3)) for _ in range(4)]
+        weight = torch.nn.Parameter(torch.tensor(w0))
+        sgd = torch.optim.SGD([weight], lr=lr, momentum=momentum, weight_decay=decay)
+        w, v = w0.copy(), np.zeros_like(w0)
+        for step, g in enumerate(grads, 1):
+            weight.grad = torch.tensor(g)
+            sgd.step()
+            try:
+                w, v = fn(w.copy(), g.copy(), v.copy(), lr, momentum, decay)
+            except Exception as err:  # the reader's code
+                raise CheckFailed(f"your step raised {type(err).__name__}: {err}") from err
+            expected = weight.detach().numpy()
+            if np.shape(w) != expected.shape:
+                raise CheckFailed(f"your step returned weights of shape {np.shape(w)}, expected {expected.shape}")
+            if not np.allclose(w, expected, rtol=1e-9, atol=1e-12):
+                hint = ""
+                if step == 1 and np.allclose(w, w0 - lr * g, rtol=1e-9, atol=1e-12) and decay:
+                    hint = " It looks like plain gradient descent: the weight decay term is missing."
+                elif step > 1 and momentum:
+                    hint = " The first step is right: is the velocity v carried from one step to the next?"
+                raise CheckFailed(f"with lr={lr}, momentum={momentum}, weight_decay={decay}, step {step} gives "
+                                  f"weights off by up to {np.abs(w - expected).max():.2e}.{hint} The paper: "
+                                  "v = momentum*v - weight_decay*lr*w - lr*grad; w = w + v.")
+    print(f"check_sgd_step: all {len(cases)} cases of four steps match torch.optim.SGD.")

@@ -58,6 +58,7 @@ __all__ = [
     "classic_transform",
     "crop_batch",
     "fast_loader",
+    "images_and_labels",
     "to_float_batch",
     "uint8_transform",
     "image_statistics",
@@ -443,6 +444,17 @@ def predecoded(dataset) -> PreDecoded | None:
     while isinstance(dataset, torch.utils.data.Subset):
         dataset = dataset.dataset
     return dataset if isinstance(dataset, PreDecoded) else None
+
+
+def images_and_labels(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The ``uint8`` images ``(N, 3, S, S)`` and labels of a :class:`PreDecoded` dataset, or of a
+    ``Subset`` of one (a run's training images, say), in the dataset's order."""
+    base = predecoded(dataset)
+    if base is None:
+        raise TypeError(f"{type(dataset).__name__} is not a PreDecoded dataset (or a Subset of one)")
+    indices = _subset_indices(dataset)
+    whole = len(indices) == len(base) and bool(np.all(indices == np.arange(len(base))))
+    return (np.asarray(base.images) if whole else base.images[indices]), np.asarray(base.labels)[indices]
 
 
 def normalisation(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -48,6 +48,7 @@ __all__ = [
     "find_imagenette",
     "load_digits",
     "load_imagenette",
+    "readable",
     "load_imagenet_samples",
     "search_roots",
     "sort_imagenet_val",
@@ -380,6 +381,20 @@ def _image_release(folder_name: str, url: str, sha256: str, size: int, name: str
         raise DataNotFound(f"{name} is not in {where}, and {err}") from err
     _extract(archive, archive.parent, sha256, name, finish)
     return archive.parent / folder_name
+
+
+# Imagenette's ten classes: their WordNet ids (its folder names, in sorted order) and names.
+IMAGENETTE_CLASSES = {
+    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
+    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
+    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball", "n03888257": "parachute",
+}
+
+
+def readable(classes: list[str]) -> list[str]:
+    """Class names a reader understands: Imagenette's WordNet ids become "tench", "church"...;
+    other names are kept."""
+    return [IMAGENETTE_CLASSES.get(c, c) for c in classes]
 
 
 # A copy of Imagenette with every photograph resized to 224 x 224 (whole, not cropped) has no

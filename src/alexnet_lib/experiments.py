@@ -1,7 +1,9 @@
-"""The book's shared training runs: Chapter 7 trains them, later chapters study them.
+"""The book's shared training runs: a chapter trains them, later chapters study them.
 
-Chapter 7 trains a small AlexNet on CIFAR-10 (:func:`cifar_config`); Chapters 8 to 10
-evaluate it, look inside it and change it. Every chapter must run on its own in a fresh
+Chapter 7 trains the paper's AlexNet on Imagenette (:func:`imagenette_config`), which
+Chapters 8 and 9 evaluate and look inside; the small AlexNet on CIFAR-10
+(:func:`cifar_config`) is the first example of Chapters 8 and 9 and the base of Chapter
+10's experiments. Every chapter must run on its own in a fresh
 kernel, so a later chapter does not rely on Chapter 7 having run: it calls
 :func:`train_or_load`, which trains the run into the book's cache
 (``data/runs/<name>-<hash of the settings>``) unless a finished run with exactly the same
@@ -20,11 +22,13 @@ from typing import Any
 
 from torch import nn
 
-from . import __version__, datasets, train
+from . import datasets, recorded, train
 from .checkpoints import CHECKPOINT, load_history, read_checkpoint
 from .config import Config, TrainError
+from .devices import default_workers
 from .profiles import Profile
 from .run_data import data_identity
+from .version import __version__
 
 # Settings that change how a run is carried out, not what it computes.
 _NOT_IN_KEY = ("checkpoint_dir", "progress", "resume", "overwrite", "workers", "cache_dir", "download", "max_steps")
@@ -65,6 +69,55 @@ def cifar_config(profile: Profile, dataset: str | None = None, **changes: Any) -
     return replace(cfg, **changes)
 
 
+IMAGENETTE_BUDGET = "imagenette_budget_cpu_2core"  # the recorded study that chooses the live run's size
+
+
+def imagenette_dataset(profile: Profile) -> str:
+    """``"imagenette"`` where Imagenette is at hand (its 224 px copy, or the 320 px release, downloaded
+    in the ``gpu`` profile), else, saying why, ``"synthetic"``; the ``smoke`` profile always uses
+    generated images."""
+    if profile.is_smoke:
+        print("smoke profile: generated images stand in for Imagenette")
+        return "synthetic"
+    try:
+        found = datasets.find_imagenette("auto", download_ok=profile.name == "gpu", progress=False)
+    except datasets.DataNotFound as err:
+        print(f"Imagenette not available ({err}); generated images stand in for it, and the numbers below "
+              "are not about photographs.")
+        return "synthetic"
+    print(f"Imagenette: {found.name} in {found.parent.name}/ (train/ and val/ folders of ImageNet photographs)")
+    return "imagenette"
+
+
+def imagenette_config(profile: Profile, dataset: str | None = None, **changes: Any) -> Config:
+    """The live run of Chapter 7: the paper's AlexNet on Imagenette, sized for ``profile``.
+
+    In the ``cpu`` profile the width, image size and epochs are those that did best in the
+    recorded budget study (:mod:`alexnet_lib.budget`: each candidate trained for the same
+    time); on a GPU the full network at the paper's 227 pixels for 30 epochs, in mixed
+    precision. The paper's recipe otherwise (batches of 128, learning rate 0.01, momentum,
+    weight decay, the plateau rule on a held-out tenth of the training images), with He
+    initialisation as in the recorded full run, and the images decoded once into squares.
+    """
+    dataset = dataset or imagenette_dataset(profile)
+    try:
+        study = recorded.load(IMAGENETTE_BUDGET)
+        best = study["best"]
+        width, size = best["width"], best["image_size"]
+        epochs = next(r["epochs"] for r in study["candidates"] if (r["width"], r["image_size"]) == (width, size))
+    except FileNotFoundError:
+        width, size, epochs = 0.5, 112, 4
+    cfg = Config(dataset=dataset, imagenette="auto", model="paper", init="he", recipe="paper", batch_size=128, lr=0.01,
+                 predecode=dataset != "synthetic", seed=0, device="auto",
+                 width=profile.pick(smoke=0.25, cpu=width, gpu=1.0),
+                 image_size=profile.pick(smoke=80, cpu=size, gpu=227),
+                 epochs=profile.pick(smoke=2, cpu=epochs, gpu=30),
+                 synthetic_size=profile.pick(smoke=512, cpu=2048, gpu=8192),
+                 amp=profile.pick(smoke="off", cpu="off", gpu="auto"),
+                 channels_last=profile.name == "gpu", workers=profile.pick(smoke=0, cpu=0, gpu=default_workers()))
+    return replace(cfg, **changes)
+
+
 def settings_key(cfg: Config) -> str:
     """A short hash of what decides what a run computes: its settings, the data files it reads
     (:func:`alexnet_lib.run_data.data_identity`) and the library's version."""
@@ -101,20 +154,28 @@ def _resumable(folder: Path) -> bool:
     return True
 
 
-def train_or_load(cfg: Config, name: str, *, retrain: bool = False) -> tuple[list[dict[str, Any]], Path]:
+def train_or_load(cfg: Config, name: str, *, retrain: bool = False,
+                  max_steps: int | None = None) -> tuple[list[dict[str, Any]], Path]:
     """Train ``cfg`` into :func:`run_folder` unless a finished run with the same settings is there.
 
     Returns the per-epoch metrics and the folder. A run that was interrupted is resumed; one
-    whose checkpoint cannot be read is trained afresh, as with ``retrain=True``. Prints which
-    of these happened.
+    whose checkpoint cannot be read is trained afresh, as with ``retrain=True``. With
+    ``max_steps`` the run stops (with a checkpoint) after that many steps, and a later call
+    continues it. Prints which of these happened.
     """
     folder = run_folder(cfg, name)
     if not retrain and _finished(folder, cfg):
         print(f"using the finished run {folder.name} (in the book's run cache)")
         return load_history(folder), folder
     resume = not retrain and (folder / CHECKPOINT).exists() and _resumable(folder)
+    if resume and max_steps is not None:
+        done = read_checkpoint(folder / CHECKPOINT)["state"]["step"]
+        if done >= max_steps:
+            print(f"run {folder.name} is already past step {max_steps} (in the book's run cache)")
+            return load_history(folder) if (folder / "metrics.json").exists() else [], folder
     print(f"{'resuming' if resume else 'training'} {name} (run {folder.name} in the book's run cache)")
-    history = train.train(replace(cfg, checkpoint_dir=str(folder), resume=resume, overwrite=not resume))
+    history = train.train(replace(cfg, checkpoint_dir=str(folder), resume=resume, overwrite=not resume,
+                                  max_steps=max_steps))
     return history, folder
 
 

@@ -18,8 +18,9 @@ classes of Imagenette, with two changes for a CPU and for this data:
 The plateau rule watches a validation split held out of the training photographs; the
 test set, Imagenette's ``val/`` folder, is evaluated once when the run ends.
 
-    python -m alexnet_lib.full_run train            # resumes after an interruption
+    python -m alexnet_lib.full_run train            # resumes after an interruption; records when done
     python -m alexnet_lib.full_run record --tag cpu_2core
+    python -m alexnet_lib.full_run init             # its first two epochs with the paper's initialisation
 
 ``record`` writes ``results/imagenette_full_<tag>.json`` (machine, settings, code version,
 wall time, curves, test errors with one patch and ten, per-class errors, the confusion
@@ -57,7 +58,7 @@ QUERIES, NEIGHBOURS, MAPPED = 8, 5, 4
 OCCLUSION_SIZE, OCCLUSION_STRIDE = 32, 8
 
 
-def config(image_size: int = 128, epochs: int = 45, device: str = "auto", **changes: Any) -> Config:
+def config(image_size: int = 128, epochs: int = 38, device: str = "auto", **changes: Any) -> Config:
     """The recorded run's settings (see the module's documentation for the two changes)."""
     cfg = Config(dataset="imagenette", imagenette="224", model="paper", init="he", image_size=image_size,
                  recipe="paper", epochs=epochs, batch_size=128, lr=0.01, lighting=0.1, predecode=True,
@@ -202,12 +203,30 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     return result
 
 
+def init_comparison(folder: Path, full: Path, epochs: int = 2, tag: str = "cpu_2core") -> dict[str, Any]:
+    """Train the recorded run's first ``epochs`` again with the paper's initialisation, beside the
+    recorded run's own first epochs (He initialisation); write ``imagenette_init_<tag>.json``."""
+    cfg = dataclasses.replace(experiments.load_model(full)[1], init="paper", epochs=epochs, checkpoint_dir=str(folder),
+                              overwrite=True, progress=False)
+    history = train.train(cfg)
+    recorded_run = read_checkpoint(full / CHECKPOINT)["state"]["history"][:epochs]
+    keep = ("epoch", "lr", "train_loss", "train_top1_error", "val_loss", "val_top1_error", "seconds")
+    result = {"what": "the first epochs of the recorded run (128 px, full width) with each initialisation",
+              "machine": describe(), "code": code_version(),
+              "runs": {"paper: N(0, 0.01), biases 1": [{k: h[k] for k in keep} for h in history],
+                       "He: N(0, 2/fan-in), biases 0": [{k: h[k] for k in keep} for h in recorded_run]}}
+    write_json(recorded.RESULTS_DIR / f"imagenette_init_{tag}.json", result)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m alexnet_lib.full_run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["train", "record"])
+    parser.add_argument("command", choices=["train", "record", "init"],
+                        help="train (and record), record a finished run, or compare the first epochs with the "
+                             "paper's initialisation")
     parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=45)
+    parser.add_argument("--epochs", type=int, default=38)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--folder", default=None, help="the run's folder (default: the book's run cache)")
     parser.add_argument("--tag", default="cpu_2core", help="recorded as results/imagenette_full_<tag>.*")
@@ -215,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config(args.image_size, args.epochs, args.device)
     folder = Path(args.folder) if args.folder else experiments.run_folder(cfg, "imagenette-full")
     try:
+        if args.command == "init":
+            result = init_comparison(folder.with_name(folder.name + "-paper-init"), folder, tag=args.tag)
+            print(json.dumps(result["runs"]))
+            return 0
         if args.command == "train":
             print(f"training into {folder}", flush=True)
             run(cfg, folder)

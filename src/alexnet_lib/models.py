@@ -67,7 +67,8 @@ from torch import nn
 from .lrn import LRN_READINGS, TowerLocalResponseNorm, paper_lrn
 
 __all__ = ["INITS", "PAPER_INPUT_SIZE", "TORCHVISION_NAMES", "VARIANTS", "AlexNet",
-           "TowerLocalResponseNorm", "count_parameters", "named_layers", "paper_lrn", "paper_map_sizes"]
+           "TowerLocalResponseNorm", "count_parameters", "named_layers", "paper_classifier", "paper_features",
+           "paper_lrn", "paper_map_sizes", "paper_widths"]
 
 VARIANTS = ("paper", "torchvision", "small")
 PAPER_INPUT_SIZE = 227
@@ -87,38 +88,49 @@ def paper_map_sizes(image_size: int) -> dict[str, int]:
     return {"conv1": conv1, "pool1": pool1, "pool2": pool2, "pool5": after(pool2, 3, 2)}
 
 
-def _paper_features(lrn: str = "code") -> nn.Sequential:
+def paper_widths(width: float = 1.0) -> tuple[int, ...]:
+    """The paper network's filters per layer and hidden units, times ``width``: (conv1, ..., conv5,
+    fc6/fc7). Each is rounded to an even number, so that the two towers split it equally."""
+    return tuple(max(2, 2 * round(c * width / 2)) for c in (96, 256, 384, 384, 256, 4096))
+
+
+def paper_features(lrn: str = "code", width: float = 1.0) -> nn.Sequential:
+    """The paper's five convolutions with their ReLUs, LRN and overlapping pooling (section 3.5),
+    the towers as groups; ``width`` scales every layer's filters, ``lrn`` picks LRN's reading."""
     def norm() -> TowerLocalResponseNorm:
         return paper_lrn(groups=2, reading=lrn)
 
+    c1, c2, c3, c4, c5, _ = paper_widths(width)
     return nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),
+        ("conv1", nn.Conv2d(3, c1, kernel_size=11, stride=4)),
         ("relu1", nn.ReLU(inplace=True)),
         ("norm1", norm()),
         ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
-        ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=2)),
+        ("conv2", nn.Conv2d(c1, c2, kernel_size=5, padding=2, groups=2)),
         ("relu2", nn.ReLU(inplace=True)),
         ("norm2", norm()),
         ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
-        ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
+        ("conv3", nn.Conv2d(c2, c3, kernel_size=3, padding=1)),
         ("relu3", nn.ReLU(inplace=True)),
-        ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=2)),
+        ("conv4", nn.Conv2d(c3, c4, kernel_size=3, padding=1, groups=2)),
         ("relu4", nn.ReLU(inplace=True)),
-        ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=2)),
+        ("conv5", nn.Conv2d(c4, c5, kernel_size=3, padding=1, groups=2)),
         ("relu5", nn.ReLU(inplace=True)),
         ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
     ]))
 
 
-def _paper_classifier(num_classes: int, dropout: float, pool5: int = 6) -> nn.Sequential:
+def paper_classifier(num_classes: int, dropout: float, pool5: int = 6, width: float = 1.0) -> nn.Sequential:
+    """fc6, fc7 (4096 units each, ReLU, dropout) and fc8; fc6 reads ``256 x pool5 x pool5`` numbers."""
+    *_, c5, hidden = paper_widths(width)
     return nn.Sequential(OrderedDict([
-        ("fc6", nn.Linear(256 * pool5 * pool5, 4096)),
+        ("fc6", nn.Linear(c5 * pool5 * pool5, hidden)),
         ("relu6", nn.ReLU(inplace=True)),
         ("drop6", nn.Dropout(dropout)),
-        ("fc7", nn.Linear(4096, 4096)),
+        ("fc7", nn.Linear(hidden, hidden)),
         ("relu7", nn.ReLU(inplace=True)),
         ("drop7", nn.Dropout(dropout)),
-        ("fc8", nn.Linear(4096, num_classes)),
+        ("fc8", nn.Linear(hidden, num_classes)),
     ]))
 
 
@@ -210,9 +222,14 @@ class AlexNet(nn.Module):
             ``"torchvision"`` (loads ``torchvision.models.alexnet`` weights unchanged) or
             ``"small"`` (the same pattern for 32x32 images).
         dropout: probability of dropping a unit in the two hidden fully connected layers.
-        width: for ``variant="small"`` only, a factor on every layer's number of channels
-            and hidden units (``width=0.25`` gives 16-48-96-64-64 filters and 256 hidden
-            units: a network a laptop CPU trains on CIFAR-10 in minutes).
+        width: a factor on every layer's number of filters and hidden units, for the paper's
+            and the small variant (``width=0.5`` of the paper's gives 48-128-192-192-128
+            filters and 2048 hidden units; ``width=0.25`` of the small one 16-48-96-64-64 and
+            256: networks a laptop CPU trains in minutes).
+        lrn: ``"code"`` or ``"text"``, the two readings of LRN's alpha (paper variant, and the
+            small one with ``norm="lrn"``).
+        image_size: the paper variant's input size (default 227); fc6's inputs follow from it.
+        init: ``"paper"`` or ``"he"``, the paper variant's initialisation.
     """
 
     def __init__(self, num_classes: int = 1000, variant: str = "paper", dropout: float = 0.5,
@@ -224,8 +241,9 @@ class AlexNet(nn.Module):
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-        if width != 1.0 and variant != "small":
-            raise ValueError(f"width applies to variant='small' only; the {variant} variant has fixed sizes")
+        if width != 1.0 and variant == "torchvision":
+            raise ValueError("width applies to the paper's and the small variant; torchvision's has fixed sizes "
+                             "(its weights must load)")
         if not width > 0:
             raise ValueError(f"width must be positive, got {width}")
         options = {"norm": norm, "pool": tuple(pool), "activation": activation, "groups": groups}
@@ -257,8 +275,8 @@ class AlexNet(nn.Module):
         self.lrn = lrn
         self.image_size = size if variant == "paper" else None
         if variant == "paper":
-            self.features = _paper_features(lrn)
-            self.classifier = _paper_classifier(num_classes, dropout, paper_map_sizes(size)["pool5"])
+            self.features = paper_features(lrn, width)
+            self.classifier = paper_classifier(num_classes, dropout, paper_map_sizes(size)["pool5"], width)
             if init == "paper":
                 self._init_paper()
             else:

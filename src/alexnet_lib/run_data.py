@@ -119,8 +119,11 @@ def build_data(cfg: Config) -> RunData:
     the central patch), and uses the images whole otherwise.
     """
     if cfg.dataset == "synthetic":
-        crops = cfg.image_size is not None and cfg.image_size < 32 and cfg.model != "paper"
-        size = 32 if crops else cfg.image_size or (227 if cfg.model == "paper" else 32)
+        if cfg.model == "paper" and cfg.image_size is not None:  # squares to cut the patches from, as with photos
+            crops, size = True, square_size(cfg.image_size)
+        else:
+            crops = cfg.image_size is not None and cfg.image_size < 32 and cfg.model != "paper"
+            size = 32 if crops else cfg.image_size or (227 if cfg.model == "paper" else 32)
         classes = cfg.num_classes or 10
         train = datasets.synthetic_images(cfg.synthetic_size, size, classes, seed=cfg.seed)
         test = datasets.synthetic_images(max(cfg.synthetic_size // 4, 1), size, classes, seed=cfg.seed + 1)

@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds of rest before each timed run, so idle thread pools stop spinning (default 0.2)")
     p_conv.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p_data = sub.add_parser("data", help="training data pipeline: ours vs PyTorch's ImageNet example")
-    p_data.add_argument("--images", default=None, help="folder of JPEG photos (default: imagenet_samples)")
+    p_data.add_argument("--images", default=None,
+                        help="folder of JPEG photos, or of class folders of them (default: imagenet_samples)")
+    p_data.add_argument("--limit", type=int, default=None, help="read this many of the photos (spread evenly)")
     p_data.add_argument("--workers", type=int, default=2, help="DataLoader worker processes (default 2)")
     p_data.add_argument("--batch", type=int, default=32)
     p_data.add_argument("--passes", type=int, default=4, help="passes over the photos per timed run")
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--batch, --repeats and --passes must be positive, --workers at least 0")
         try:
             result = bench_data(args.images, workers=args.workers, batch=args.batch, passes=args.passes,
-                                repeats=args.repeats)
+                                repeats=args.repeats, limit=args.limit)
         except FileNotFoundError as err:
             parser.error(str(err))
         print(json.dumps(result, indent=2) if args.json else format_data(result))

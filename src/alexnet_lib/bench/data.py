@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -20,7 +21,7 @@ from ..datasets import search_roots
 from ..machine import describe
 from .timing import median_interleaved
 
-__all__ = ["bench_data", "find_sample_images", "format_data"]
+__all__ = ["bench_data", "find_sample_images", "format_data", "photo_files"]
 
 
 class _Files:
@@ -71,17 +72,28 @@ def find_sample_images() -> Path:
     )
 
 
+def photo_files(folder: Path, limit: int | None = None) -> list[str]:
+    """The JPEG/PNG files in ``folder`` and its class folders, sorted; with ``limit``, that many spread
+    evenly over the sorted list (so every class of an ImageNet-style folder is represented)."""
+    files = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+    if limit is not None and len(files) > limit:
+        files = [files[i] for i in np.linspace(0, len(files) - 1, limit).round().astype(int)]
+    return files
+
+
 def bench_data(images: str | os.PathLike[str] | None = None, workers: int = 2, batch: int = 32,
-               passes: int = 4, repeats: int = 3, threads: int = 1) -> dict[str, Any]:
+               passes: int = 4, repeats: int = 3, threads: int = 1, limit: int | None = None) -> dict[str, Any]:
     """Training images per second: our pipeline against the classic PIL pipeline.
 
     Both read the same JPEG files (``passes`` times over per run) with the same number
     of worker processes and batch size; runs alternate between the two and the median is
     reported. Ours includes the final step, float conversion and normalisation of each
-    batch, done in the main process (on a GPU it would run there).
+    batch, done in the main process (on a GPU it would run there). ``images`` is a folder
+    of photographs, or of class folders of them (Imagenette's ``train/``), of which ``limit``
+    are read.
     """
     folder = Path(images) if images is not None else find_sample_images()
-    files = sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png")) * passes
+    files = photo_files(folder, limit) * passes
     if not files:
         raise FileNotFoundError(f"{folder} holds no .jpg/.jpeg/.png images")
     previous = torch.get_num_threads()
@@ -107,7 +119,7 @@ def bench_data(images: str | os.PathLike[str] | None = None, workers: int = 2, b
         "benchmark": "data",
         "machine": describe(threads),
         "images": len(files) // passes,
-        "folder": folder.name,
+        "folder": folder.name if folder.name not in ("train", "val") else f"{folder.parent.name}/{folder.name}",
         "workers": workers,
         "batch": batch,
         "images_per_run": len(files),
