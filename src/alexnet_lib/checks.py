@@ -21,16 +21,22 @@ from .conv import correlate2d, im2col, output_size
 from .layers import local_response_norm
 from .metrics import topk_error
 from .summary import receptive_field
+from .tinycnn import TinyCNNConfig, init_params
+from .tinycnn import forward as tiny_forward
+from .viz import colour_share
 
 __all__ = [
     "CheckFailed",
+    "check_colour_share",
     "check_correlate2d",
     "check_im2col",
+    "check_label_smoothing",
     "check_local_response_norm",
     "check_output_size",
     "check_pca_lighting",
     "check_sgd_step",
     "check_receptive_field",
+    "check_tiny_forward",
     "check_topk_error",
 ]
 
@@ -415,3 +421,76 @@ def check_sgd_step(fn: Callable[..., Any], *, seed: int = 0) -> None:
                                   f"weights off by up to {np.abs(w - expected).max():.2e}.{hint} The paper: "
                                   "v = momentum*v - weight_decay*lr*w - lr*grad; w = w + v.")
     print(f"check_sgd_step: all {len(cases)} cases of four steps match torch.optim.SGD.")
+
+
+def check_tiny_forward(fn: Callable[..., Any], *, seed: int = 0) -> None:
+    """Check ``fn(params, x) -> logits``: the forward pass of Chapter 4's small CNN (conv 3x3 with
+    padding 1, ReLU, 2x2 max pooling, twice, then the fully connected layer), written with the
+    library's layer functions, against :func:`alexnet_lib.tinycnn.forward`."""
+    cases = [(TinyCNNConfig(in_channels=1, size=8, channels=(8, 16), num_classes=10), 5),
+             (TinyCNNConfig(in_channels=3, size=12, channels=(4, 6), num_classes=3), 2)]
+    rng = np.random.default_rng(seed)
+    for config, n in cases:
+        params = init_params(config, seed=seed)
+        x = rng.normal(size=(n, config.in_channels, config.size, config.size))
+        expected = tiny_forward(params, x)[0]
+        try:
+            got = fn({k: v.copy() for k, v in params.items()}, x.copy())
+        except Exception as err:  # the reader's code
+            raise CheckFailed(f"your forward pass raised {type(err).__name__}: {err}") from err
+        got = got[0] if isinstance(got, tuple) else got
+        if np.shape(got) != expected.shape:
+            raise CheckFailed(f"for {n} images of {config.in_channels}x{config.size}x{config.size} the logits should "
+                              f"be {expected.shape} (images, classes), yours are {np.shape(got)}")
+        if not np.allclose(got, expected, rtol=1e-7, atol=1e-9):
+            raise CheckFailed("the logits differ from the library's (largest difference "
+                              f"{np.abs(np.asarray(got) - expected).max():.2e}): conv with padding 1, then ReLU, then "
+                              "2x2 pooling at stride 2, twice, then the fully connected layer on the flattened maps")
+    print(f"check_tiny_forward: all {len(cases)} cases match alexnet_lib.tinycnn.forward.")
+
+
+def check_colour_share(fn: Callable[..., Any], *, seed: int = 0) -> None:
+    """Check ``fn(weight) -> shares``: for first-layer kernels ``(out, 3, k, k)``, each kernel's colour
+    share (Chapter 9), against :func:`alexnet_lib.viz.colour_share`."""
+    rng = np.random.default_rng(seed)
+    grey = np.repeat(rng.normal(size=(2, 1, 5, 5)), 3, axis=1)  # R = G = B: no colour at all
+    opponent = np.zeros((1, 3, 5, 5))
+    opponent[0, 0], opponent[0, 1] = 1.0, -1.0  # red against green, no brightness
+    cases = [("random kernels", rng.normal(size=(6, 3, 7, 7))), ("grey kernels", grey),
+             ("a red-green kernel", opponent)]
+    for name, weight in cases:
+        expected = colour_share(torch.tensor(weight))
+        try:
+            got = np.asarray(fn(weight.copy()), dtype=float)
+        except Exception as err:  # the reader's code
+            raise CheckFailed(f"{name}: your function raised {type(err).__name__}: {err}") from err
+        if got.shape != expected.shape or not np.allclose(got, expected, atol=1e-9):
+            raise CheckFailed(f"{name}: expected shares {np.round(expected, 3)}, yours {np.round(got, 3)}. Remove "
+                              "each kernel's overall mean, then split it into its mean over R, G and B at each "
+                              "position (grey) and the rest (colour): share = colour's sum of squares / the total's.")
+    print(f"check_colour_share: all {len(cases)} cases match alexnet_lib.viz.colour_share.")
+
+
+def check_label_smoothing(fn: Callable[..., Any], *, seed: int = 0) -> None:
+    """Check ``fn(logits, targets, smoothing) -> loss``: the mean cross-entropy against smoothed
+    targets (``1 - smoothing`` on the right class, ``smoothing / classes`` added to every class),
+    numpy in, a number out, against ``torch.nn.functional.cross_entropy(label_smoothing=...)``."""
+    rng = np.random.default_rng(seed)
+    cases = [(rng.normal(size=(8, 10)) * 3, rng.integers(0, 10, 8), s) for s in (0.0, 0.1, 0.5)]
+    cases.append((rng.normal(size=(4, 1000)), rng.integers(0, 1000, 4), 0.1))
+    for logits, targets, smoothing in cases:
+        expected = float(torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(targets),
+                                                           label_smoothing=smoothing))
+        try:
+            got = float(fn(logits.copy(), targets.copy(), smoothing))
+        except Exception as err:  # the reader's code
+            raise CheckFailed(f"smoothing {smoothing}: your loss raised {type(err).__name__}: {err}") from err
+        if abs(got - expected) > 1e-8:
+            hint = ""
+            classes = logits.shape[1]
+            if smoothing and abs(got - float(torch.nn.functional.cross_entropy(
+                    torch.tensor(logits), torch.tensor(targets), label_smoothing=smoothing * classes / (classes - 1)))) < 1e-8:
+                hint = " You spread the smoothing over the other classes only: PyTorch adds smoothing / classes to all."
+            raise CheckFailed(f"{logits.shape[1]} classes, smoothing {smoothing}: expected {expected:.6f}, yours "
+                              f"{got:.6f}.{hint}")
+    print(f"check_label_smoothing: all {len(cases)} cases match torch's cross_entropy(label_smoothing=...).")

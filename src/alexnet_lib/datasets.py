@@ -206,7 +206,12 @@ def _cifar_from_npz(path: Path, split: str) -> ArrayDataset:
         names = tuple(str(n) for n in data["class_names"]) if "class_names" in data.files else CIFAR10_CLASSES
     if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or images.dtype != np.uint8:
         raise DataNotFound(f"{path}: x_{split} should be (N, 32, 32, 3) uint8, got {images.shape} {images.dtype}")
-    return ArrayDataset(images, labels, names, f"CIFAR-10 ({path.name}, {split}: {len(labels):,} images) from {path.parent}")
+    note = ""
+    if path.name == "cifar10_subset.npz":  # the book's offline subset: say what it is, wherever a number is shown
+        note = ("; a balanced subset, decoded from JPEG files of quality 75, so its pixels differ slightly from "
+                "CIFAR-10's (see its README)")
+    return ArrayDataset(images, labels, names,
+                        f"CIFAR-10 ({path.name}, {split}: {len(labels):,} images{note}) from {path.parent.name}/")
 
 
 def _cifar_from_batches(folder: Path, split: str) -> ArrayDataset:
@@ -224,7 +229,7 @@ def _cifar_from_batches(folder: Path, split: str) -> ArrayDataset:
         images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
     x, y = np.concatenate(images), np.concatenate(labels)
-    return ArrayDataset(x, y, CIFAR10_CLASSES, f"CIFAR-10 ({split}: {len(y):,} images) from {folder}")
+    return ArrayDataset(x, y, CIFAR10_CLASSES, f"CIFAR-10 ({split}: {len(y):,} images) from {folder.name}/")
 
 
 def cifar10_location(root: str | os.PathLike[str] | None = None) -> Path | None:
@@ -559,7 +564,7 @@ def load_imagenet_samples(root: str | os.PathLike[str] | None = None, *, limit: 
                     images.append(np.array(img.convert("RGB")))
             return PhotoSet(images, np.array([int(r["class_index"]) for r in rows]),
                             tuple(r["class_name"].replace("_", " ") for r in rows),
-                            f"{len(images)} ImageNet photographs from {table.parent}")
+                            f"{len(images)} ImageNet photographs from {table.parent.name}/")
     where = ", ".join(str(r) for r in roots)
     if not fallback_ok:
         raise DataNotFound(f"imagenet_samples/labels.csv is not in {where}. Set {ENV_VAR} to the folder that "
@@ -573,7 +578,8 @@ def load_imagenet_samples(root: str | os.PathLike[str] | None = None, *, limit: 
         img = np.asarray(getattr(skdata, name)())
         images.append(np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3])
     return PhotoSet(images, np.full(len(images), -1), names,
-                    f"imagenet_samples/ not found in {where}: showing scikit-image's {len(images)} sample "
+                    f"imagenet_samples/ is not in the data folders ({ENV_VAR}, the book's data/): showing "
+                    f"scikit-image's {len(images)} sample "
                     "photographs instead (embedded; not ImageNet, no labels)")
 
 

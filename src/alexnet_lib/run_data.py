@@ -182,7 +182,7 @@ def _image_folders(cfg: Config) -> RunData:
     if full.classes != test.classes:
         raise TrainError(f"train/ has {len(full.classes)} classes and val/ has {len(test.classes)}; they must match")
     keep, held = holdout_split(dataset_labels(full), cfg.val_split)
-    source = (f"image folders under {root}: {len(keep):,} training images, {len(held):,} held out for "
+    source = (f"image folders {root.name}/: {len(keep):,} training images, {len(held):,} held out for "
               f"validation, {len(test):,} test images (val/)")
     return RunData(Subset(full, keep.tolist()), Subset(seen, held.tolist()), test, len(full.classes), source)
 
