@@ -25,7 +25,7 @@ def recorded_keys(notebook: Path) -> set[str]:
 
 
 def test_every_pasted_number_is_recorded_by_its_chapter():
-    refs = re.findall(r"\{glue\}`\.\./(notebooks/[^`:]+\.ipynb)::([a-z0-9_]+)`", PAGE.read_text())
+    refs = re.findall(r"\{glue(?::md)?\}`\.\./(notebooks/[^`:]+\.ipynb)::([a-z0-9_]+)`", PAGE.read_text())
     assert len(refs) >= 15
     for notebook, key in refs:
         path = ROOT / notebook
@@ -33,19 +33,35 @@ def test_every_pasted_number_is_recorded_by_its_chapter():
         assert key in recorded_keys(path), f"{notebook} records no {key!r}"
 
 
+def test_the_paper_s_numbers_on_the_page_come_from_the_library_s_table():
+    """Every number in the "reports" column is one of alexnet_lib.paper's (or a count the text spells out)."""
+    from alexnet_lib import paper
+
+    known = {round(n.value, 4) for n in paper.NUMBERS.values()} | {n.value * 100 for n in paper.NUMBERS.values()}
+    known |= {2012, 2009, 2010, 2011, 1, 2, 3, 4, 5, 6, 7, 10, 25, 90, 128, 1.2, 60, 650000, 10184}
+    for line in PAGE.read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) < 4 or cells[1] in ("the paper", "---") or set(cells[1]) <= {"-"}:
+            continue
+        reported = re.sub(r"\(Section[^)]*\)|Section \d(\.\d)?|Table \d|Figure \d|GTX \d+", "", cells[2])
+        for number in re.findall(r"\d[\d,]*(?:\.\d+)?", reported):
+            value = float(number.replace(",", ""))
+            assert round(value, 4) in known, f"{number} in {cells[1]!r} is not in alexnet_lib.paper.NUMBERS"
+
+
 def test_record_returns_its_text_and_needs_no_book():
     assert display.record("a_key", "12.5%") == "12.5%"  # outside a notebook it only returns the text
 
 
 def test_summarize_compares_seed_by_seed_with_a_t_interval():
-    base, other = ablations.EXPERIMENTS[0].name, ablations.EXPERIMENTS[3].name  # the baseline, "no dropout"
-    runs = [{"experiment": base, "seed": i, "val_top1_error": v, "train_top1_error": 0.5}
+    base, other = ablations.EXPERIMENTS[0].name, ablations.BY_KEY["dropout"].name
+    runs = [{"experiment": base, "seed": i, "test_top1_error": v, "val_top1_error": v, "train_top1_error": 0.5}
             for i, v in enumerate((0.40, 0.42, 0.44))]
-    runs += [{"experiment": other, "seed": i, "val_top1_error": v, "train_top1_error": 0.3}
+    runs += [{"experiment": other, "seed": i, "test_top1_error": v, "val_top1_error": v, "train_top1_error": 0.3}
              for i, v in enumerate((0.46, 0.50, 0.48))]  # differences 0.06, 0.08, 0.04
     rows = ablations.summarize(runs)
     assert [r["experiment"] for r in rows] == [base, other] and [r["key"] for r in rows] == ["baseline", "dropout"]
-    assert rows[0]["val_top1_error"] == pytest.approx(0.42) and rows[0]["val_std"] == pytest.approx(0.02)
+    assert rows[0]["test_top1_error"] == pytest.approx(0.42) and rows[0]["test_std"] == pytest.approx(0.02)
     assert rows[0]["vs_baseline"] is None and rows[0]["verdict"] == "the baseline"
     assert rows[1]["vs_baseline"] == pytest.approx(0.06) and rows[1]["pairs"] == 3
     assert rows[1]["vs_baseline_se"] == pytest.approx(0.02 / 3**0.5)  # the differences' spread, not the runs'
@@ -56,8 +72,8 @@ def test_summarize_compares_seed_by_seed_with_a_t_interval():
 
 def test_pairing_matches_seeds_not_order_and_verdicts_read_as_the_paper_s_choice():
     base = ablations.EXPERIMENTS[0].name
-    runs = [{"experiment": base, "seed": s, "val_top1_error": v} for s, v in ((0, 0.5), (1, 0.6), (2, 0.7))]
-    runs += [{"experiment": "x", "seed": s, "val_top1_error": v} for s, v in ((2, 0.6), (0, 0.4), (1, 0.5))]
+    runs = [{"experiment": base, "seed": s, "test_top1_error": v} for s, v in ((0, 0.5), (1, 0.6), (2, 0.7))]
+    runs += [{"experiment": "x", "seed": s, "test_top1_error": v} for s, v in ((2, 0.6), (0, 0.4), (1, 0.5))]
     mean, se, ci, n = ablations.paired_difference(runs, "x", base)
     assert (mean, se, n) == (pytest.approx(-0.1), pytest.approx(0.0), 3)
     row = {"key": "lrn", "vs_baseline": -0.05, "vs_baseline_ci": 0.02}
@@ -80,9 +96,12 @@ def test_half_width_is_half_of_the_baseline_s_width_in_every_profile():
 def test_the_study_runs_and_is_recorded(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("alexnet_lib.datasets.cache_dir", lambda: tmp_path / "cache")
     out = tmp_path / "ablations.json"
-    assert ablations.main(["--seeds", "2", "--epochs", "1", "--profile", "smoke", "--only", "0,3", "--out", str(out)]) == 0
+    dropout = str(ablations.EXPERIMENTS.index(ablations.BY_KEY["dropout"]))
+    assert ablations.main(["--seeds", "2", "--epochs", "1", "--profile", "smoke", "--only", f"0,{dropout}",
+                           "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert len(result["runs"]) == 4 and [r["key"] for r in result["summary"]] == ["baseline", "dropout"]
+    assert result["ensemble"]["networks"] == 2 and 0 <= result["ensemble"]["ensemble_test_top1_error"] <= 1
     assert result["base"]["epochs"] == 1 and result["seeds"] == 2
     assert ablations.main(["--seeds", "2", "--epochs", "1", "--profile", "smoke", "--only", "0", "--out", str(out)]) == 0
     assert "using the finished run" in capsys.readouterr().out  # a second call trains nothing
