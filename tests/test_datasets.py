@@ -56,7 +56,7 @@ def test_npz_from_data_dir(tmp_path, monkeypatch, no_cache):
     train = datasets.load_cifar10("train")
     assert train.images.shape == (20, 32, 32, 3) and train.images.dtype == np.uint8
     assert train.labels.dtype == np.int64 and len(train) == 20
-    assert "cifar10.npz" in train.source and str(tmp_path) in train.source
+    assert "cifar10.npz" in train.source and f"{tmp_path.name}/" in train.source
     assert len(datasets.load_cifar10("test")) == 10
 
 
@@ -204,7 +204,7 @@ def test_imagenet_samples_found_or_announced(tmp_path, monkeypatch, no_cache):
     with pytest.raises(datasets.DataNotFound, match="Set ALEXNET_DATA_DIR to the folder that holds imagenet_samples"):
         datasets.load_imagenet_samples()
     fallback = datasets.load_imagenet_samples(fallback_ok=True, limit=2)
-    assert "not found" in fallback.source and "instead" in fallback.source and len(fallback) == 2
+    assert "is not in the data folders" in fallback.source and "instead" in fallback.source and len(fallback) == 2
     assert all(img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8 for img in fallback.images)
 
 
@@ -316,3 +316,51 @@ def test_trainer_finds_imagenette(tmp_path, server, no_cache, monkeypatch):
     with pytest.raises(train.TrainError, match="no data: Tiny ImageNet is not in"):
         train.train(train.Config(dataset="tiny-imagenet", download=False, progress=False,
                                  checkpoint_dir=str(tmp_path / "t")))
+
+
+def test_an_interrupted_unpack_leaves_nothing_that_looks_finished(tmp_path, no_cache):
+    archive = no_cache / "imagenette2-160.tgz"
+    _fake_imagenette(archive)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+
+    def interrupted(staging: Path) -> None:
+        assert (staging / "imagenette2-160" / "train").is_dir()  # unpacked, not yet in place
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        datasets._extract(archive, no_cache, digest, "Imagenette", finish=interrupted)
+    assert not (no_cache / "imagenette2-160").exists()
+    assert [p.name for p in no_cache.iterdir()] == ["imagenette2-160.tgz"]  # the temporary folder is gone too
+    datasets._extract(archive, no_cache, digest, "Imagenette")
+    assert (no_cache / "imagenette2-160" / "val" / "n02102040" / "e.JPEG").exists()
+
+
+def test_links_out_of_an_archive_are_refused(tmp_path, no_cache):
+    archive = no_cache / "evil.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        link = tarfile.TarInfo("data/escape")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    with pytest.raises(tarfile.TarError):
+        datasets._extract(archive, no_cache, digest, "evil")
+    assert not (no_cache / "data").exists()
+
+
+def test_imagenette_224_is_found_never_downloaded(tmp_path, no_cache, monkeypatch):
+    with pytest.raises(datasets.DataNotFound, match="224 px copy.*has no download.*ALEXNET_DATA_DIR.*'160', '320'"):
+        datasets.load_imagenette("224")
+    for split in ("train", "val"):
+        (tmp_path / "imagenette2-224" / split / "n01440764").mkdir(parents=True)
+    monkeypatch.setenv("ALEXNET_DATA_DIR", str(tmp_path))
+    assert datasets.load_imagenette("224") == tmp_path / "imagenette2-224"
+    assert datasets.find_imagenette("auto", download_ok=False) == tmp_path / "imagenette2-224"
+    assert datasets.readable(["n01440764", "n03888257", "other"]) == ["tench", "parachute", "other"]
+
+
+def test_cifar_location_names_the_file_without_reading_it(tmp_path, no_cache):
+    assert datasets.cifar10_location(tmp_path) is None
+    make_npz(tmp_path / "cifar10_subset.npz")
+    assert datasets.cifar10_location(tmp_path) == tmp_path / "cifar10_subset.npz"
+    loaded = datasets.load_cifar10("train", root=tmp_path)
+    assert "quality 75" in loaded.source and str(tmp_path.parent) not in loaded.source  # no machine paths

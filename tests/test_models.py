@@ -36,14 +36,56 @@ def test_paper_initialisation():
         assert torch.all(layer.bias == 0)
 
 
-def test_paper_lrn_uses_the_papers_constants():
+def test_paper_lrn_uses_the_papers_constants_as_its_code_did():
     norm = AlexNet(variant="paper").features.norm1
-    assert (norm.size, norm.alpha, norm.beta, norm.k) == (5, 5e-4, 0.75, 2.0)  # torch divides alpha by size
+    # the paper's code (cuda-convnet) divided alpha by the size, as torch does: the constants as they stand
+    assert (norm.size, norm.alpha, norm.beta, norm.k, norm.groups) == (5, 1e-4, 0.75, 2.0, 2)
+    text = AlexNet(variant="paper", lrn="text").features.norm1
+    assert text.alpha == 5e-4  # the printed formula: alpha * sum, i.e. torch's alpha times the size
+    with pytest.raises(ValueError, match="lrn must be one of"):
+        AlexNet(variant="paper", lrn="book")
 
 
 def test_224_is_explained():
     with pytest.raises(ValueError, match=r"takes \(N, 3, 227, 227\).*54.25.*variant='torchvision'"):
         AlexNet(variant="paper")(torch.zeros(1, 3, 224, 224))
+
+
+@pytest.mark.parametrize(("size", "pool5"), [(227, 6), (128, 2), (112, 2), (80, 1), (67, 1)])
+def test_the_paper_s_layers_on_smaller_images(size, pool5):
+    from alexnet_lib.models import paper_map_sizes
+
+    model = AlexNet(num_classes=10, variant="paper", image_size=size)
+    assert paper_map_sizes(size)["pool5"] == pool5
+    assert model.classifier.fc6.in_features == 256 * pool5 * pool5
+    assert model(torch.zeros(2, 3, size, size)).shape == (2, 10)
+    with pytest.raises(ValueError, match=f"image_size={size}"):
+        model(torch.zeros(1, 3, size + 1, size + 1))
+    with pytest.raises(ValueError, match="at least 67 pixels"):
+        AlexNet(variant="paper", image_size=66)
+
+
+def test_paper_width_scales_every_layer_and_keeps_the_towers_even():
+    from alexnet_lib.models import paper_widths
+
+    assert paper_widths(1.0) == (96, 256, 384, 384, 256, 4096)
+    assert paper_widths(0.5) == (48, 128, 192, 192, 128, 2048)
+    assert all(c % 2 == 0 for c in paper_widths(0.3))
+    half = AlexNet(num_classes=10, variant="paper", width=0.5, image_size=112)
+    assert half.features.conv2.out_channels == 128 and half.classifier.fc7.in_features == 2048
+    assert half(torch.zeros(1, 3, 112, 112)).shape == (1, 10)
+
+
+def test_he_initialisation():
+    torch.manual_seed(0)
+    model = AlexNet(num_classes=10, variant="paper", init="he")
+    conv3 = model.features.conv3
+    fan_in = conv3.in_channels * 9
+    assert abs(conv3.weight.std().item() - (2 / fan_in) ** 0.5) < 2e-3 and torch.all(conv3.bias == 0)
+    with pytest.raises(ValueError, match="init applies to variant='paper' only"):
+        AlexNet(variant="small", init="he")
+    with pytest.raises(ValueError, match="init must be one of"):
+        AlexNet(variant="paper", init="xavier")
 
 
 def test_torchvision_weights_load_unchanged_and_agree():
@@ -76,7 +118,7 @@ def test_small_width():
     assert quarter.features.conv1.out_channels == 16 and quarter.classifier.fc6.out_features == 256
     assert quarter(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     assert count_parameters(quarter) < count_parameters(AlexNet(num_classes=10, variant="small")) / 10
-    with pytest.raises(ValueError, match="variant='small' only"):
-        AlexNet(variant="paper", width=0.5)
+    with pytest.raises(ValueError, match="torchvision's has fixed sizes"):
+        AlexNet(variant="torchvision", width=0.5)
     with pytest.raises(ValueError, match="positive"):
         AlexNet(variant="small", width=0)

@@ -1,0 +1,50 @@
+"""The networks' LRN layer: PyTorch's constants and window, within towers, with a hand-written backward."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.nn import functional as F
+
+from alexnet_lib import layers, lrn
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 12), h=st.integers(1, 5), size=st.integers(1, 7),
+       alpha=st.floats(1e-4, 1.0), beta=st.floats(0.1, 1.5), k=st.floats(0.5, 3.0))
+def test_matches_torch_forward_and_backward(n, c, h, size, alpha, beta, k):
+    x = (torch.randn(n, c, h, h + 1, dtype=torch.float64) * 3).requires_grad_()
+    ours = lrn.local_response_norm(x, size, alpha, beta, k)
+    theirs = F.local_response_norm(x, size, alpha, beta, k)
+    torch.testing.assert_close(ours, theirs)
+    g = torch.randn_like(ours)
+    torch.testing.assert_close(torch.autograd.grad(ours, x, g)[0], torch.autograd.grad(theirs, x, g)[0])
+
+
+@pytest.mark.parametrize("size", [2, 4, 5])
+def test_towers_normalise_apart_and_the_gradient_checks(size):
+    x = torch.randn(2, 8, 3, 3, dtype=torch.float64, requires_grad=True)
+    together = lrn.local_response_norm(x, size, 0.5, 0.75, 2.0, groups=2)
+    apart = torch.cat([F.local_response_norm(p, size, 0.5, 0.75, 2.0) for p in x.chunk(2, dim=1)], dim=1)
+    torch.testing.assert_close(together, apart)
+    assert torch.autograd.gradcheck(lambda t: lrn.local_response_norm(t, size, 0.5, 0.75, 2.0, groups=2), (x,))
+
+
+def test_the_two_readings_of_the_paper():
+    x = np.random.default_rng(0).normal(scale=20, size=(2, 16, 3, 3))
+    t = torch.tensor(x)
+    code, text = lrn.paper_lrn(groups=1, reading="code"), lrn.paper_lrn(groups=1, reading="text")
+    np.testing.assert_allclose(text(t).numpy(), layers.local_response_norm(x), rtol=1e-10)  # the printed formula
+    np.testing.assert_allclose(code(t).numpy(), layers.local_response_norm(x, alpha=1e-4 / 5), rtol=1e-10)
+    with pytest.raises(ValueError, match="reading must be one of"):
+        lrn.paper_lrn(reading="caffe")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="do not split into 2 towers"):
+        lrn.local_response_norm(torch.zeros(1, 5, 2, 2), 5, groups=2)
+    with pytest.raises(ValueError, match="need size >= 1, k > 0"):
+        lrn.local_response_norm(torch.zeros(1, 4, 2, 2), 5, k=0.0)
