@@ -1,7 +1,8 @@
 # The book's commands. The two that matter:
 #   make book   execute every chapter (cpu profile) and build the website into _build/html
-#   make test   library tests, every notebook under nbval (smoke profile), the book built with
-#               warnings as errors, and the browser tests of the built pages
+#   make test   library tests, the book built with warnings as errors (smoke profile; this runs
+#               every notebook once), the outputs the notebooks keep compared with that run (as
+#               nbval does), and the browser tests of the built pages
 # Both create .venv and install into it when needed, and print how long each stage took.
 
 SHELL := /bin/bash
@@ -14,6 +15,7 @@ BIN := $(VENV)/bin
 STAGE := tools/stage
 INSTALLED := $(VENV)/.installed
 TEST_SITE := _build/test/_build/html
+TEST_EXECUTED := _build/test/_build/jupyter_execute
 
 export PATH := $(abspath $(BIN)):$(PATH)
 # Real data for the tests and the book where this machine has a copy (../shared/data holds a
@@ -28,11 +30,11 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure test test-lib test-notebooks test-book test-browser bench student lab clean distclean
+.PHONY: help install book pdf measure test test-lib test-outputs test-notebooks test-book test-browser bench student lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
-	@echo "make test       run all tests: library, notebooks (nbval, smoke profile), strict book build, browser"
+	@echo "make test       run all tests: library, strict book build (smoke profile), kept outputs, browser"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
 	@echo "make pdf        build the book as a PDF into _build/latex (needs a TeX installation)"
@@ -74,24 +76,32 @@ measure: $(INSTALLED)
 	@if $(BIN)/python -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then \
 		$(BIN)/python tools/measure_notebooks.py --profile gpu; fi
 
+# Each notebook runs once: the strict book build executes it, and the outputs it keeps for
+# comparison are compared with that run (tests/test_notebook_outputs.py, nbval's rules).
 test: $(INSTALLED)
-	@$(STAGE) library-tests $(BIN)/pytest -q -m "not browser" tests && \
-	$(STAGE) notebooks-nbval $(MAKE) --no-print-directory test-notebooks && \
+	@$(STAGE) library-tests $(BIN)/pytest -q -m "not browser and not notebooks" tests && \
 	$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book && \
+	$(STAGE) notebook-outputs $(MAKE) --no-print-directory test-outputs && \
 	$(STAGE) browser-setup bash tools/ensure_chromium.sh && \
 	$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser ; \
 	rc=$$?; $(STAGE) --summary; exit $$rc
 
 test-lib: $(INSTALLED)
-	$(BIN)/pytest -q -m "not browser" tests
+	$(BIN)/pytest -q -m "not browser and not notebooks" tests
 
+# The kept outputs against the notebooks that the strict build (test-book) executed.
+test-outputs: $(INSTALLED)
+	ALEXNET_EXECUTED=$(TEST_EXECUTED) $(BIN)/pytest -q -m notebooks tests/test_notebook_outputs.py
+
+# nbval executing every notebook itself (not part of `make test`, which executes each once).
 test-notebooks: $(INSTALLED)
 	ALEXNET_PROFILE=smoke $(BIN)/pytest -q --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 -p no:randomly notebooks
 
 test-book: $(INSTALLED)
 	rm -rf _build/test
-	$(BUILD_ENV) ALEXNET_PROFILE=smoke $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/test
+	$(BUILD_ENV) ALEXNET_PROFILE=smoke $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/test && \
+	bash tools/check_execution.sh _build/test/_build/html
 
 test-browser: $(INSTALLED)
 	ALEXNET_SITE=$(TEST_SITE) $(BIN)/pytest -q -m browser tests

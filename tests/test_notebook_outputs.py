@@ -1,0 +1,100 @@
+"""The outputs that notebooks keep for comparison, against a build that executed them.
+
+``make test`` executes every chapter once, in the strict book build (smoke profile); this
+test then compares, in the notebooks that build executed, every cell marked for
+comparison (``# NBVAL_CHECK_OUTPUT`` or the tag ``nbval-check-output``) with the output
+committed in the repository, the way ``pytest --nbval-lax`` does (the same cells, the
+same keys compared and skipped, streams by name, images not compared), without running
+the notebooks a second time. ``ALEXNET_EXECUTED`` names the folder of executed notebooks
+(``<build>/_build/jupyter_execute``); ``make test-notebooks`` runs nbval itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# as nbval: metadata, counts and widget ids differ from run to run; images are not compared
+SKIP = {"metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
+        "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg", "transient"}
+
+pytestmark = pytest.mark.notebooks
+
+
+def checked(cell: dict[str, Any]) -> bool:
+    source = "".join(cell["source"])
+    return cell["cell_type"] == "code" and ("NBVAL_CHECK_OUTPUT" in source or
+                                            "nbval-check-output" in cell.get("metadata", {}).get("tags", []))
+
+
+def flatten(outputs: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """nbval's comparison form: every key of every output (``data`` flattened by MIME type, streams
+    by name and joined) with the values in order."""
+    flat: dict[str, list[Any]] = defaultdict(list)
+    streams: dict[str, str] = defaultdict(str)
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            text = output["text"]
+            streams[output["name"]] += "".join(text) if isinstance(text, list) else text
+            continue
+        for key, value in output.items():
+            if key in SKIP:
+                continue
+            if key == "data":
+                for mime, content in value.items():
+                    if mime not in SKIP:
+                        flat[mime].append("".join(content) if isinstance(content, list) else content)
+            else:
+                flat[key].append(value)
+    for name, text in streams.items():
+        flat[name].append(text)
+    return dict(flat)
+
+
+def executed_folder() -> Path:
+    folder = os.environ.get("ALEXNET_EXECUTED")
+    if not folder or not Path(folder).is_dir():
+        pytest.skip("no executed notebooks: set ALEXNET_EXECUTED to a book build's _build/jupyter_execute "
+                    "(make test does), or run make test-notebooks")
+    return Path(folder)
+
+
+def find_executed(folder: Path, name: str) -> Path:
+    matches = sorted(folder.rglob(name))
+    if not matches:
+        pytest.fail(f"{name} was not executed in {folder}: did the book build run it?")
+    return matches[0]
+
+
+def test_flatten_compares_as_nbval_does():
+    a = [{"output_type": "stream", "name": "stdout", "text": "1\n"}, {"output_type": "stream", "name": "stdout",
+                                                                       "text": ["2\n"]}]
+    b = [{"output_type": "stream", "name": "stdout", "text": "1\n2\n"}]
+    assert flatten(a) == flatten(b) == {"stdout": ["1\n2\n"]}
+    shown = {"output_type": "execute_result", "execution_count": 3, "metadata": {},
+             "data": {"text/plain": "42", "image/png": "..."}}
+    assert flatten([shown]) == {"text/plain": ["42"]}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_kept_outputs_match_the_executed_notebook(notebook):
+    folder = executed_folder()
+    committed = json.loads(notebook.read_text())["cells"]
+    executed = json.loads(find_executed(folder, notebook.name).read_text())["cells"]
+    assert len(executed) == len(committed), "the executed notebook has other cells than the committed one"
+    compared = 0
+    for number, (cell, ran) in enumerate(zip(committed, executed)):
+        if not checked(cell):
+            continue
+        compared += 1
+        want, got = flatten(cell.get("outputs", [])), flatten(ran.get("outputs", []))
+        assert got == want, f"{notebook.name}, cell {number}: the output differs from the committed one\n" \
+                            f"committed: {json.dumps(want, indent=1)[:1500]}\nexecuted: {json.dumps(got, indent=1)[:1500]}"
+    assert compared or not any(checked(c) for c in committed)
