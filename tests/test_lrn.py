@@ -48,3 +48,10 @@ def test_bad_arguments():
         lrn.local_response_norm(torch.zeros(1, 5, 2, 2), 5, groups=2)
     with pytest.raises(ValueError, match="need size >= 1, k > 0"):
         lrn.local_response_norm(torch.zeros(1, 4, 2, 2), 5, k=0.0)
+
+
+def test_the_composed_layer_of_the_benchmark_s_reference_is_the_same_layer():
+    layer = lrn.paper_lrn(groups=2)
+    composed = lrn.ComposedTowerLRN(layer)
+    x = torch.randn(2, 8, 4, 4, dtype=torch.float64, requires_grad=True) * 10
+    torch.testing.assert_close(layer(x), composed(x))

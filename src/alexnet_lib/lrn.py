@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["LRN_READINGS", "TowerLocalResponseNorm", "channel_window_sum", "local_response_norm", "paper_lrn"]
+__all__ = ["LRN_READINGS", "ComposedTowerLRN", "TowerLocalResponseNorm", "channel_window_sum", "local_response_norm",
+           "paper_lrn"]
 
 # The paper's constants (section 3.3): n, alpha, beta, k.
 PAPER_SIZE, PAPER_ALPHA, PAPER_BETA, PAPER_K = 5, 1e-4, 0.75, 2.0
@@ -134,3 +136,18 @@ def paper_lrn(groups: int = 2, reading: str = "code") -> TowerLocalResponseNorm:
         raise ValueError(f"reading must be one of {sorted(LRN_READINGS)}, got {reading!r}")
     return TowerLocalResponseNorm(PAPER_SIZE, alpha=LRN_READINGS[reading], beta=PAPER_BETA, k=PAPER_K,
                                   groups=groups)
+
+
+class ComposedTowerLRN(nn.Module):
+    """The same layer as :class:`TowerLocalResponseNorm`, composed the plain way: the channels split
+    into towers and ``torch.nn.functional.local_response_norm`` on each, its backward pass left to
+    autograd. What a straightforward PyTorch implementation does; the training benchmark's
+    reference loop uses it, and the tests compare the two."""
+
+    def __init__(self, like: TowerLocalResponseNorm) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k, self.groups = like.size, like.alpha, like.beta, like.k, like.groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = x.chunk(self.groups, dim=1)
+        return torch.cat([F.local_response_norm(p, self.size, self.alpha, self.beta, self.k) for p in parts], dim=1)

@@ -27,6 +27,7 @@ from ..batches import EpochBatches, batch_loader
 from ..config import Config
 from ..data import BatchPreparer, classic_transform, predecode
 from ..devices import pick_device
+from ..lrn import ComposedTowerLRN, TowerLocalResponseNorm
 from ..machine import describe
 from ..run_data import build_data, crop_size, square_size
 from .data import find_sample_images
@@ -40,9 +41,29 @@ TRAIN_MODES: dict[str, dict[str, Any]] = {
     "fast": {"amp": "bf16", "channels_last": True, "predecode": True},
     # the same without bf16, for processors whose bf16 is slower than their fp32
     "fast_fp32": {"channels_last": True, "predecode": True},
+    # decoded once, and nothing else: fp32, contiguous tensors
+    "cached": {"predecode": True},
+    # decoded once and the model compiled with torch.compile (inductor generates C++ for a CPU)
+    "cached_compiled": {"predecode": True, "compile": True},
 }
 
 TRAIN_TARGETS = {"cpu": {"plain": 1.0, "fast": 2.0}, "cuda": {"fast": 3.0}}
+
+
+def _with_plain_layers(model: nn.Module) -> nn.Module:
+    """The same network with the library's LRN layers swapped for the plain PyTorch composition
+    (:class:`~alexnet_lib.lrn.ComposedTowerLRN`): the reference loop builds its network the way a
+    straightforward PyTorch program would."""
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, TowerLocalResponseNorm):
+                setattr(parent, name, ComposedTowerLRN(child))
+    return model
+
+
+def _image_folder(folder: Path) -> bool:
+    """Whether ``folder`` is ImageNet-style (``train/<class>/`` and ``val/<class>/``) rather than flat photos."""
+    return (folder / "train").is_dir() and (folder / "val").is_dir()
 
 
 def _linked_image_folder(images: Path, root: Path, copies: int) -> int:
@@ -121,11 +142,12 @@ def reference_train(cfg: Any, classes: int, clock: _StepClock) -> None:
 
     ``ImageFolder`` with PIL decoding and ``RandomResizedCrop``, flip, ``ToTensor``,
     ``Normalize`` in the workers; fp32; at every step the loss is read with ``.item()`` and
-    the top-1/top-5 accuracy computed and accumulated, as the example does for its log.
+    the top-1/top-5 accuracy computed and accumulated, as the example does for its log. The
+    network is the trainer's, with PyTorch's own LRN composed in the plain way.
     """
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
-    model = trainer.build_model(cfg, classes).to(device)
+    model = _with_plain_layers(trainer.build_model(cfg, classes)).to(device)
     loader = _reference_loader(cfg, device)
     criterion = nn.CrossEntropyLoss().to(device)
     optimizer = torch.optim.SGD(model.parameters(), cfg.lr, momentum=0.9, weight_decay=1e-4)
@@ -158,9 +180,10 @@ def bench_train(images: str | os.PathLike[str] | None = None, device: str = "aut
                 workdir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Training images per second: our trainer against a loop like PyTorch's ImageNet example.
 
-    The same model (built by the trainer from the same settings and seed), the same photos
-    (``imagenet_samples``: real ImageNet JPEGs, linked many times into an ImageNet-style
-    folder so that no run reaches the end of an epoch), the same batch size, worker count
+    The same model (built by the trainer from the same settings and seed; the reference's LRN
+    composed of PyTorch's own function), the same photos (an ImageNet-style folder such as
+    Imagenette's, or loose photos such as ``imagenet_samples``, linked many times into one
+    so that no run reaches the end of an epoch), the same batch size, worker count
     and threads. Each run times the steps after ``warmup`` steps; the runs of the modes
     alternate and each mode's median over ``repeats`` is reported, with the share of the
     time the training loop waited for its next batch. Defaults depend on the device: on a
@@ -188,14 +211,22 @@ def bench_train(images: str | os.PathLike[str] | None = None, device: str = "aut
     torch.set_num_threads(threads)
     work = tempfile.TemporaryDirectory(dir=workdir)
     try:
-        root = Path(work.name) / "images"
-        photos = sum(1 for p in folder.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
-        copies = -(-(warmup + steps + 1) * batch // max(photos, 1))
-        classes = _linked_image_folder(folder, root, copies)
+        if _image_folder(folder):  # a dataset's own folders (Imagenette): trained on as they are
+            root = folder
+            photos = sum(1 for p in (folder / "train").rglob("*") if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+            classes = sum(1 for p in (folder / "train").iterdir() if p.is_dir())
+            if photos < (warmup + steps + 1) * batch:
+                raise ValueError(f"{folder}/train has {photos} photos, fewer than {warmup + steps + 1} batches of "
+                                 f"{batch}: lower --steps or --batch")
+        else:  # loose photos (imagenet_samples): linked many times into an ImageNet-style folder
+            root = Path(work.name) / "images"
+            photos = sum(1 for p in folder.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+            copies = -(-(warmup + steps + 1) * batch // max(photos, 1))
+            classes = _linked_image_folder(folder, root, copies)
         base = Config(dataset="imagefolder", data=str(root), model=model, width=width, image_size=image_size,
-                              recipe="torchvision", epochs=1, batch_size=batch, lr=0.01, device=str(dev),
-                              workers=workers, max_steps=warmup + steps, progress=False, download=False,
-                              compile=compile, cache_dir=str(Path(work.name) / "cache"), seed=0)
+                      recipe="torchvision", epochs=1, batch_size=batch, lr=0.01, device=str(dev),
+                      workers=workers, max_steps=warmup + steps, progress=False, download=False,
+                      compile=compile, cache_dir=str(Path(work.name) / "cache"), seed=0)
         predecode_seconds = None
         if any(TRAIN_MODES[m].get("predecode") for m in modes):
             start = time.perf_counter()
@@ -214,8 +245,8 @@ def bench_train(images: str | os.PathLike[str] | None = None, device: str = "aut
             settings = {k: v for k, v in TRAIN_MODES[mode].items()}
             if mode == "fast" and compile:
                 settings["compile"] = True
-            cfg = Config(**{**vars(base), **settings,
-                                    "checkpoint_dir": str(Path(work.name) / f"run-{mode}")})
+            cfg = Config(**{**vars(base), **settings, "overwrite": True,
+                            "checkpoint_dir": str(Path(work.name) / f"run-{mode}")})
             trainer.train(cfg, on_step=lambda state: clock(state.step, state.data_seconds))
             return clock.result(batch)
 
@@ -250,6 +281,7 @@ def bench_train(images: str | os.PathLike[str] | None = None, device: str = "aut
         "warmup_steps": warmup,
         "repeats": repeats,
         "photos": photos,
+        "images": folder.name,
         "classes": classes,
         "predecode_seconds": None if predecode_seconds is None else round(predecode_seconds, 1),
         "modes": {m: TRAIN_MODES[m] for m in modes},
