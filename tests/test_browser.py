@@ -56,6 +56,54 @@ def _parse(path: Path) -> _Links:
     return parser
 
 
+class _Outputs(HTMLParser):
+    """The text of every cell output of a page (the ``cell_output`` blocks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0  # > 0 inside an output block, counting the divs opened there
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "div":
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        if self.depth:
+            self.depth += 1
+        elif "cell_output" in classes:
+            self.depth = 1
+            self.texts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self.texts[-1] += data
+
+
+STRAY = {
+    "an object's address (a repr, not a result)": re.compile(r"<[\w.]+(?: object)? at 0x[0-9a-f]+>"),
+    "a path of the build machine": re.compile(r"(?<![\w.])/(?:tmp|root|home|work|usr|var|private)/[\w./-]+"),
+    "an installed package's path": re.compile(r"site-packages"),
+}
+
+
+def test_outputs_show_results_not_strays_or_machine_paths(site_dir):
+    """No cell prints a Python object's repr with its address (torch.manual_seed's generator, say) or a
+    folder of the machine that built the book: a reader can do nothing with either."""
+    found = []
+    for page in pages(site_dir):
+        parser = _Outputs()
+        parser.feed((site_dir / page).read_text(encoding="utf-8"))
+        for text in parser.texts:
+            for what, pattern in STRAY.items():
+                for match in pattern.findall(text):
+                    found.append(f"{page}: {what}: {match}")
+    assert not found, "\n".join(found[:20])
+
+
 def test_no_resource_comes_from_another_host(site_dir):
     """Scripts, styles, images and frames are all files of the site (links to elsewhere are fine)."""
     bad = []
@@ -368,3 +416,4 @@ def test_result_tables_and_pasted_numbers_render(site_dir):
     side = (site_dir / "book" / "side_by_side.html").read_text(encoding="utf-8")
     assert "IPython.core.display" not in side and "object at 0x" not in side
     assert side.count("±") >= 8  # the ablation rows carry their standard errors
+    assert not re.search(r"<code[^>]*>[^<]*(±|points|top-1)", side), "a pasted result is shown as code"

@@ -26,12 +26,16 @@ from pathlib import Path
 
 import nbformat
 import psutil
+import torch
 from nbclient import NotebookClient
+
+from alexnet_lib.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from compute_badges import code_hash  # noqa: E402  (the pages compare this same hash)
 RESULTS = ROOT / "book" / "compute_budget.json"
+CELL_LIMIT = 100  # seconds: a cell a third of the build's 600 s limit on a good day fails on a bad one
 
 
 def _tree_rss(pid: int) -> int:
@@ -68,23 +72,23 @@ def measure(path: Path, profile: str, timeout: int = 1200) -> dict[str, object]:
         sampler = threading.Thread(target=sample, args=(pid,), daemon=True)
         sampler.start()
         start = time.perf_counter()
+        longest, longest_cell = 0.0, None
         try:
             for index, cell in enumerate(nb.cells):
+                began = time.perf_counter()
                 client.execute_cell(cell, index)
+                if time.perf_counter() - began > longest:
+                    longest, longest_cell = time.perf_counter() - began, index
         finally:
             seconds = time.perf_counter() - start
             stop.set()
             sampler.join()
     return {"seconds": round(seconds, 1), "peak_mib": round(peak / 2**20), "code": code_hash(nb),
-            "date": datetime.date.today().isoformat()}
+            "date": datetime.date.today().isoformat(), "longest_cell_seconds": round(longest, 1),
+            "longest_cell": longest_cell}
 
 
 def machine() -> dict[str, object]:
-    sys.path.insert(0, str(ROOT / "src"))
-    from alexnet_lib.bench import cpu_name
-
-    import torch
-
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"processor": cpu_name(), "cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30),
             "gpu": gpu, "python": platform.python_version(), "torch": torch.__version__}
@@ -103,9 +107,16 @@ def main(argv: list[str] | None = None) -> int:
         path = path.resolve()
         print(f"{path.name} ({args.profile}) ...", end=" ", flush=True)
         runs[path.stem] = measure(path, args.profile)
-        print(f"{runs[path.stem]['seconds']} s, {runs[path.stem]['peak_mib']} MiB", flush=True)
+        run = runs[path.stem]
+        print(f"{run['seconds']} s, {run['peak_mib']} MiB; longest cell {run['longest_cell_seconds']} s "
+              f"(cell {run['longest_cell']})", flush=True)
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    return 0
+    slow = {stem: run for stem, run in runs.items() if run.get("longest_cell_seconds", 0) > CELL_LIMIT}
+    for stem, run in slow.items():
+        print(f"{stem}: cell {run['longest_cell']} ran {run['longest_cell_seconds']} s, over {CELL_LIMIT} s: split it")
+    total = sum(run["seconds"] for run in runs.values())
+    print(f"all chapters ({args.profile}): {total / 60:.1f} minutes")
+    return 1 if slow else 0
 
 
 if __name__ == "__main__":
