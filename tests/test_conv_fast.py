@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alexnet_lib import conv
 from alexnet_lib.conv import ConvShapeError
@@ -115,3 +116,65 @@ def test_reexports():
     assert conv.local_response_norm is layers.local_response_norm
     with pytest.raises(AttributeError):
         conv.no_such_function  # noqa: B018
+
+
+# --- Winograd and FFT ------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 3), groups=st.sampled_from([1, 2]), c_per=st.integers(1, 4), o_per=st.integers(1, 4),
+       h=st.integers(3, 14), w_extra=st.integers(0, 3), padding=st.integers(0, 2), m=st.sampled_from([2, 4]))
+def test_winograd_matches_torch(n, groups, c_per, o_per, h, w_extra, padding, m):
+    rng = np.random.default_rng(h * 7 + padding)
+    x = rng.normal(size=(n, c_per * groups, h, h + w_extra))
+    w = rng.normal(size=(o_per * groups, c_per, 3, 3))
+    b = rng.normal(size=o_per * groups)
+    expected = F.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), padding=padding, groups=groups).numpy()
+    got = conv.conv2d_winograd(x, w, b, padding=padding, groups=groups, m=m)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)  # float64: exact up to rounding
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 3), groups=st.sampled_from([1, 2]), c_per=st.integers(1, 3), o_per=st.integers(1, 3),
+       h=st.integers(5, 16), k=st.integers(1, 5), stride=st.integers(1, 4), padding=st.integers(0, 2))
+def test_fft_matches_torch(n, groups, c_per, o_per, h, k, stride, padding):
+    rng = np.random.default_rng(h * 11 + k)
+    x = rng.normal(size=(n, c_per * groups, h, h + 1))
+    w = rng.normal(size=(o_per * groups, c_per, k, k))
+    expected = F.conv2d(torch.tensor(x), torch.tensor(w), stride=stride, padding=padding, groups=groups).numpy()
+    got = conv.conv2d_fft(x, w, stride=stride, padding=padding, groups=groups)
+    np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-9)
+
+
+def test_winograd_and_fft_in_float32_and_their_errors():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 16, 13, 13)).astype(np.float32)
+    w = (rng.normal(size=(8, 16, 3, 3)) * 0.1).astype(np.float32)
+    exact = F.conv2d(torch.tensor(x, dtype=torch.float64), torch.tensor(w, dtype=torch.float64), padding=1).numpy()
+    for fn in (lambda: conv.conv2d_winograd(x, w, padding=1, m=2), lambda: conv.conv2d_winograd(x, w, padding=1, m=4),
+               lambda: conv.conv2d_fft(x, w, padding=1), lambda: conv.conv2d_im2col(x, w, padding=1)):
+        got = fn()
+        assert got.dtype == np.float32
+        assert np.abs(got - exact).max() < 1e-4 * np.abs(exact).max()
+
+
+def test_winograd_needs_3x3_at_stride_1_and_says_what_to_use():
+    x = np.zeros((1, 2, 8, 8))
+    with pytest.raises(conv.ConvShapeError, match="3x3 kernels, got 5x5: use conv2d_im2col or conv2d_fft"):
+        conv.conv2d_winograd(x, np.zeros((2, 2, 5, 5)))
+    with pytest.raises(conv.ConvShapeError, match="stride-1 outputs, got stride 2"):
+        conv.conv2d_winograd(x, np.zeros((2, 2, 3, 3)), stride=2)
+    with pytest.raises(ValueError, match="m = 2 and m = 4"):
+        conv.conv2d_winograd(x, np.zeros((2, 2, 3, 3)), m=3)
+    with pytest.raises(conv.ConvShapeError, match="channels do not match"):
+        conv.conv2d_fft(x, np.zeros((2, 3, 3, 3)))
+
+
+def test_multiplications_counted():
+    conv3 = (256, 15, 384, 3, 1, 1)  # 13x13 outputs of 3x3 kernels (15 pixels after padding)
+    direct = conv.multiplications("direct", conv3)
+    assert direct == 384 * 13 * 13 * 256 * 9
+    assert conv.multiplications("winograd", conv3, m=2) == 384 * 256 * 7 * 7 * 16  # 49 tiles of 2x2
+    assert conv.multiplications("winograd", conv3, m=4) == 384 * 256 * 4 * 4 * 36  # 16 tiles of 4x4
+    # the minimal counts per tile: 2.25 and 4 times fewer than direct, before the ragged last tiles
+    assert 9 * 4 / 16 == 2.25 and 9 * 16 / 36 == 4

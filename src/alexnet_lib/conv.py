@@ -29,14 +29,18 @@ __all__ = [
     "ConvShapeError",
     "col2im",
     "conv2d_backward",
+    "conv2d_fft",
     "conv2d_im2col",
     "conv2d_naive",
+    "conv2d_winograd",
     "correlate2d",
     "im2col",
     "local_response_norm",
     "max_pool2d",
+    "multiplications",
     "output_size",
     "pad2d",
+    "winograd_matrices",
 ]
 
 
@@ -336,3 +340,154 @@ def conv2d_backward(
         dcols[r] = w[o].reshape(o_per_group, rows_per_group).T @ d[o]
     dx = col2im(dcols, x.shape, (kh, kw), stride, padding, floor=floor)
     return dx, dw, db
+
+
+# --- Chapter 2: fewer multiplications: Winograd and FFT ---------------------------------
+
+
+def winograd_matrices(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The transforms of Winograd's minimal filtering F(m x m, 3 x 3) (Lavin and Gray, 2015).
+
+    Returns ``(AT, G, BT)`` with tiles of ``a = m + 2`` inputs: a 3x3 kernel ``g`` becomes
+    ``U = G g G^T`` and an ``a x a`` input tile ``d`` becomes ``V = BT d BT^T`` (both ``a x a``);
+    their elementwise product ``M = U * V`` gives the tile's ``m x m`` outputs as
+    ``AT M AT^T``. Computing ``m x m`` outputs of a 3x3 correlation directly takes ``9 m^2``
+    multiplications, this way ``a^2``: 2.25 times fewer for ``m = 2`` (16 for 36), 4 times
+    for ``m = 4`` (36 for 144).
+    """
+    if m == 2:
+        at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
+        g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
+        bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
+    elif m == 4:
+        at = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+                      dtype=np.float64)
+        g = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6],
+                      [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], dtype=np.float64)
+        bt = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0],
+                       [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], dtype=np.float64)
+    else:
+        raise ValueError(f"F(m x m, 3 x 3) is written out here for m = 2 and m = 4, got m={m!r}")
+    return at, g, bt
+
+
+def conv2d_winograd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: IntPair = 1,
+                    padding: IntPair = 0, groups: int = 1, *, m: int = 4) -> np.ndarray:
+    """A 3x3, stride-1 convolution layer with Winograd's F(m x m, 3 x 3): the same result as
+    :func:`conv2d_im2col` (to rounding), with ``(m + 2)^2 / (9 m^2)`` of its multiplications.
+
+    The input is cut into overlapping tiles of ``(m + 2) x (m + 2)`` pixels, ``m`` apart;
+    tiles and kernels are transformed with small matrices (:func:`winograd_matrices`), done
+    for all tiles at once as one matrix product each (``kron(BT, BT)`` on flattened tiles);
+    then, for each of the ``(m + 2)^2`` positions of the transformed tile, the channels are
+    summed by one matrix product per group, filters x channels times channels x tiles,
+    which is where nearly all the multiplications are; the outputs are transformed back
+    and the tiles put together. Raises for other kernel sizes or strides, naming the
+    function that handles them.
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    _check_conv_args(x, w, b, groups)
+    if w.shape[2:] != (3, 3):
+        raise ConvShapeError(f"Winograd's F(m x m, 3 x 3) needs 3x3 kernels, got {w.shape[2]}x{w.shape[3]}: "
+                             "use conv2d_im2col or conv2d_fft")
+    if pair(stride, "stride") != (1, 1):
+        raise ConvShapeError(f"Winograd's transforms compute stride-1 outputs, got stride {stride!r}: use "
+                             "conv2d_im2col (or compute stride 1 and keep every s-th output)")
+    at, g, bt = winograd_matrices(m)
+    a = m + 2
+    dtype = np.result_type(x, w, np.float32)
+    xp = pad2d(x, padding)
+    n, c_in, h, wd = xp.shape
+    out_h, out_w = output_size(h, 3, dim="height"), output_size(wd, 3, dim="width")
+    tiles_h, tiles_w = -(-out_h // m), -(-out_w // m)
+    # zeros below and to the right so that every tile is whole
+    xp = np.pad(xp, ((0, 0), (0, 0), (0, tiles_h * m + 2 - h), (0, tiles_w * m + 2 - wd))).astype(dtype, copy=False)
+    p = n * tiles_h * tiles_w  # tiles per channel
+    # tiles[i * a + j] holds pixel (i, j) of every tile: (a*a, C, P), one strided copy per position
+    tiles = np.empty((a * a, c_in, n, tiles_h, tiles_w), dtype=dtype)
+    for i in range(a):
+        for j in range(a):
+            tiles[i * a + j] = xp[:, :, i:i + tiles_h * m:m, j:j + tiles_w * m:m].transpose(1, 0, 2, 3)
+    # V = BT d BT^T for every tile at once: kron(BT, BT) times the flattened tiles
+    v = (np.kron(bt, bt).astype(dtype) @ tiles.reshape(a * a, c_in * p)).reshape(a * a, c_in, p)
+    c_out, c_per_group = w.shape[:2]
+    o_per_group = c_out // groups
+    # U = G g G^T for every kernel: the flattened kernels times kron(G, G)^T, one matrix product
+    u = (w.reshape(c_out * c_per_group, 9).astype(np.float64) @ np.kron(g, g).T).astype(dtype)
+    u = np.ascontiguousarray(u.T.reshape(a * a, c_out, c_per_group))
+    products = np.empty((a * a, c_out, p), dtype=dtype)
+    for k in range(groups):
+        o, c = slice(k * o_per_group, (k + 1) * o_per_group), slice(k * c_per_group, (k + 1) * c_per_group)
+        np.matmul(u[:, o], v[:, c], out=products[:, o])  # (a*a) products of (O_g x C_g) @ (C_g x P)
+    y = (np.kron(at, at).astype(dtype) @ products.reshape(a * a, c_out * p)).reshape(m, m, c_out, n, tiles_h, tiles_w)
+    out = np.empty((n, c_out, tiles_h * m, tiles_w * m), dtype=dtype)
+    for i in range(m):
+        for j in range(m):
+            out[:, :, i::m, j::m] = y[i, j].transpose(1, 0, 2, 3)
+    out = np.ascontiguousarray(out[:, :, :out_h, :out_w])
+    if b is not None:
+        out += np.asarray(b, dtype=dtype)[None, :, None, None]
+    return out
+
+
+def conv2d_fft(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: IntPair = 1,
+               padding: IntPair = 0, groups: int = 1) -> np.ndarray:
+    """A convolution layer through the Fourier transform: the same result as :func:`conv2d_im2col`.
+
+    A correlation with a kernel is a product with its transform, frequency by frequency:
+    the padded images and the (flipped) kernels are transformed once (``numpy.fft.rfft2``,
+    at the size of the padded image, which is large enough that the wrap-around of the
+    circular convolution only touches outputs that are thrown away), then for every
+    frequency the channels are summed by one complex matrix product per group, and one
+    inverse transform per output map gives all its positions. The cost no longer grows
+    with the kernel's area, so it pays for large kernels; a stride computes every
+    position and keeps every ``s``-th, which wastes most of the work at conv1's stride 4.
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    _check_conv_args(x, w, b, groups)
+    sh, sw = pair(stride, "stride")
+    if min(sh, sw) < 1:
+        raise ValueError(f"stride must be >= 1, got {stride!r}")
+    dtype = np.result_type(x, w, np.float32)
+    complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
+    xp = pad2d(x, padding)
+    n, c_in, h, wd = xp.shape
+    c_out, c_per_group, kh, kw = w.shape
+    out_h = output_size(h, kh, 0, sh, floor=True, dim="height")
+    out_w = output_size(wd, kw, 0, sw, floor=True, dim="width")
+    fx = np.fft.rfft2(xp, s=(h, wd)).astype(complex_dtype)                        # (N, C, H, W/2+1)
+    fw = np.fft.rfft2(w[:, :, ::-1, ::-1], s=(h, wd)).astype(complex_dtype)        # flipped: correlation
+    freqs = fx.shape[-2] * fx.shape[-1]
+    fx = fx.reshape(n, c_in, freqs).transpose(2, 1, 0)                              # (F, C, N)
+    fw = fw.reshape(c_out, c_per_group, freqs).transpose(2, 0, 1)                   # (F, O, C_g)
+    o_per_group = c_out // groups
+    fy = np.empty((freqs, c_out, n), dtype=complex_dtype)
+    for k in range(groups):
+        o, c = slice(k * o_per_group, (k + 1) * o_per_group), slice(k * c_per_group, (k + 1) * c_per_group)
+        np.matmul(fw[:, o], fx[:, c], out=fy[:, o])                                # per frequency: (O_g x C_g) @ (C_g x N)
+    fy = fy.transpose(2, 1, 0).reshape(n, c_out, h, wd // 2 + 1)
+    full = np.fft.irfft2(fy, s=(h, wd))                                             # circular, at every position
+    out = full[:, :, kh - 1:kh - 1 + (out_h - 1) * sh + 1:sh, kw - 1:kw - 1 + (out_w - 1) * sw + 1:sw]
+    out = np.ascontiguousarray(out, dtype=dtype)
+    if b is not None:
+        out += np.asarray(b, dtype=dtype)[None, :, None, None]
+    return out
+
+
+def multiplications(kind: str, layer_shape: tuple[int, int, int, int, int, int], *, m: int = 4) -> int:
+    """Real multiplications of one image through a convolution layer ``(C_in, H, C_out, k, stride, groups)``
+    (square input ``H`` after padding): ``"direct"`` (im2col's), ``"winograd"`` (the per-position
+    products of F(m x m, 3 x 3), transforms left out) or ``"fft"`` (the frequency products, four real
+    multiplications per complex one, transforms left out)."""
+    c_in, h, c_out, k, stride, groups = layer_shape
+    out = (h - k) // stride + 1
+    if kind == "direct":
+        return c_out * out * out * (c_in // groups) * k * k
+    if kind == "winograd":
+        tiles = (-(-out // m)) ** 2
+        return c_out * (c_in // groups) * tiles * (m + 2) ** 2
+    if kind == "fft":
+        return 4 * c_out * (c_in // groups) * h * (h // 2 + 1)
+    raise ValueError(f"kind must be direct, winograd or fft, got {kind!r}")
