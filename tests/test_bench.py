@@ -24,8 +24,15 @@ def test_conv_benchmark_json(capsys):
     for key in ("ratio_fwd", "ratio_fwd_bwd"):
         assert result[key] > 0
     assert result["small_layer"]["naive_over_im2col"] > 1
-    assert set(result["targets_met"]) == {"ratio_fwd", "ratio_fwd_bwd", "naive_over_im2col"}
+    assert set(result["targets_met"]) == {"ratio_fwd", "ratio_fwd_bwd", "naive_over_im2col", "best_fwd",
+                                          "best_conv3_to_conv5"}
     assert result["machine"]["threads"] >= 1
+    by_name = {layer["name"]: layer for layer in result["layers"]}
+    assert set(by_name["conv3"]["forward_seconds"]) == {"im2col", "winograd2", "winograd4", "fft"}
+    assert set(by_name["conv1"]["forward_seconds"]) == {"im2col", "fft"}  # 11x11 at stride 4: no Winograd
+    m = by_name["conv3"]["multiplications"]
+    assert m["im2col"] > m["winograd2"] > m["winograd4"]
+    assert result["best_ratio_fwd"] > 0 and result["best_ratio_conv3_to_conv5"] > 0
 
 
 def test_text_report(capsys):
@@ -39,3 +46,5 @@ def test_bad_arguments():
         bench.main(["conv", "--batch", "0"])
     with pytest.raises(SystemExit):
         bench.main([])
+    with pytest.raises(SystemExit):
+        bench.main(["conv", "--algorithms", "im2col,magic"])

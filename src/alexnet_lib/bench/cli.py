@@ -12,7 +12,7 @@ import argparse
 import json
 
 from ..config import TrainError
-from .conv import bench_conv, format_conv
+from .conv import ALGORITHMS, bench_conv, format_conv
 from .data import bench_data, format_data
 from .train import TRAIN_MODES, bench_train, format_train
 
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p_conv.add_argument("--threads", type=int, default=None, help="threads for numpy and torch (default: all CPUs)")
     p_conv.add_argument("--settle", type=float, default=0.2,
                         help="seconds of rest before each timed run, so idle thread pools stop spinning (default 0.2)")
+    p_conv.add_argument("--algorithms", default=",".join(ALGORITHMS),
+                        help=f"the library's forwards to time, from {','.join(ALGORITHMS)}")
     p_conv.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p_data = sub.add_parser("data", help="training data pipeline: ours vs PyTorch's ImageNet example")
     p_data.add_argument("--images", default=None,
@@ -80,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.batch < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1) or args.settle < 0:
         parser.error("--batch, --repeats and --threads must be positive, --settle at least 0")
-    result = bench_conv(batch=args.batch, repeats=args.repeats, threads=args.threads, settle=args.settle)
+    try:
+        result = bench_conv(batch=args.batch, repeats=args.repeats, threads=args.threads, settle=args.settle,
+                            algorithms=tuple(args.algorithms.split(",")))
+    except ValueError as err:
+        parser.error(str(err))
     print(json.dumps(result, indent=2) if args.json else format_conv(result))
     return 0

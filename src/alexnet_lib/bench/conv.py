@@ -1,10 +1,13 @@
 """``python -m alexnet_lib.bench conv``: the library's convolutions against PyTorch's (Chapter 2).
 
-:func:`alexnet_lib.conv.conv2d_im2col` against ``torch.nn.functional.conv2d`` (fp32, the
-same number of threads for both, runs interleaved, medians) on the five convolution layers
-of AlexNet as the paper describes them (227 px input, the two-GPU towers as groups),
-forward and forward+backward, with a pause before each timed run so that one library's
-idle threads do not slow the other; and the loops of :func:`alexnet_lib.conv.conv2d_naive`
+:func:`alexnet_lib.conv.conv2d_im2col`, Winograd's F(2x2, 3x3) and F(4x4, 3x3)
+(:func:`~alexnet_lib.conv.conv2d_winograd`, for the 3x3 layers) and the FFT
+(:func:`~alexnet_lib.conv.conv2d_fft`) against ``torch.nn.functional.conv2d`` (fp32, the same
+number of threads for both, runs interleaved, medians) on the five convolution layers of
+AlexNet as the paper describes them (227 px input, the two-GPU towers as groups), forward
+(each algorithm, with its multiplications counted, and the best of them) and
+forward+backward (im2col), with a pause before each timed run so that one library's idle
+threads do not slow the other; and the loops of :func:`alexnet_lib.conv.conv2d_naive`
 against im2col on a small layer.
 """
 
@@ -19,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from threadpoolctl import threadpool_limits
 
-from ..conv import conv2d_backward, conv2d_im2col, conv2d_naive
+from ..conv import conv2d_backward, conv2d_fft, conv2d_im2col, conv2d_naive, conv2d_winograd, multiplications
 from ..machine import describe
 from .timing import median_interleaved
 
-__all__ = ["ALEXNET_CONV_LAYERS", "SMALL_LAYER", "ConvLayer", "bench_conv", "format_conv"]
+__all__ = ["ALEXNET_CONV_LAYERS", "ALGORITHMS", "SMALL_LAYER", "TARGETS", "ConvLayer", "bench_conv", "format_conv"]
 
 
 @dataclass(frozen=True)
@@ -67,24 +70,63 @@ ALEXNET_CONV_LAYERS: tuple[ConvLayer, ...] = (
 SMALL_LAYER = ConvLayer("small", 16, 16, 32, 3, 1, 1, 1)
 
 
-def bench_conv(
-    batch: int = 32, repeats: int = 5, threads: int | None = None, small_repeats: int = 3, settle: float = 0.2
-) -> dict[str, Any]:
-    """Time im2col against PyTorch on AlexNet's conv layers, and loops against im2col.
+ALGORITHMS = ("im2col", "winograd2", "winograd4", "fft")
 
-    Uses ``threads`` threads (default: all CPUs) for both libraries, and leaves PyTorch's
-    thread count as it found it.
+
+def _algorithm(name: str, layer: ConvLayer):
+    """The library's forward function called ``name`` for ``layer``, or None where it does not apply
+    (Winograd: 3x3 kernels at stride 1 only)."""
+    if name == "im2col":
+        return conv2d_im2col
+    if name.startswith("winograd"):
+        if layer.kernel != 3 or layer.stride != 1:
+            return None
+        m = int(name[-1])
+        return lambda x, w, b, **args: conv2d_winograd(x, w, b, m=m, **args)
+    if name == "fft":
+        return conv2d_fft
+    raise ValueError(f"unknown algorithm {name!r}: choose from {', '.join(ALGORITHMS)}")
+
+
+def _multiplications(name: str, layer: ConvLayer, batch: int) -> int:
+    shape = (layer.in_channels, layer.size + 2 * layer.padding, layer.out_channels, layer.kernel, layer.stride,
+             layer.groups)
+    if name == "im2col":
+        return batch * multiplications("direct", shape)
+    if name.startswith("winograd"):
+        return batch * multiplications("winograd", shape, m=int(name[-1]))
+    return batch * multiplications("fft", shape)
+
+
+def bench_conv(
+    batch: int = 32, repeats: int = 5, threads: int | None = None, small_repeats: int = 3, settle: float = 0.2,
+    algorithms: tuple[str, ...] = ALGORITHMS,
+) -> dict[str, Any]:
+    """Time the library's convolutions against PyTorch's on AlexNet's conv layers, and loops against im2col.
+
+    Every layer runs forward with each of ``algorithms`` that applies to it (im2col; Winograd's
+    F(2x2, 3x3) and F(4x4, 3x3) for 3x3 kernels at stride 1; FFT), and forward+backward with
+    im2col and the hand-written backward pass. The best of the library's forwards is compared
+    with PyTorch's per layer and in total. Uses ``threads`` threads (default: all CPUs) for
+    both libraries, and leaves PyTorch's thread count as it found it.
     """
+    for name in algorithms:
+        _algorithm(name, ALEXNET_CONV_LAYERS[2])  # an unknown name fails here, before any timing
     threads = threads or os.cpu_count() or 1
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _bench_conv(batch, repeats, threads, small_repeats, settle)
+        return _bench_conv(batch, repeats, threads, small_repeats, settle, algorithms)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, settle: float) -> dict[str, Any]:
+TARGETS = {"ratio_fwd_at_most": 1.5, "ratio_fwd_bwd_at_most": 2.5, "naive_over_im2col_at_least": 100,
+           "best_fwd_at_most": 1.2, "best_conv3_to_conv5_at_most": 1.0}
+
+
+def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, settle: float,
+                algorithms: tuple[str, ...]) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     layers = []
     with threadpool_limits(limits=threads):
@@ -114,11 +156,15 @@ def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, sett
                 F.conv2d(xg, wg, bt, **args).backward(dt)
                 return xg.grad
 
-            t = median_interleaved(
-                {"ours_fwd": ours_fwd, "torch_fwd": torch_fwd, "ours_fwd_bwd": ours_fwd_bwd, "torch_fwd_bwd": torch_fwd_bwd},
-                repeats,
-                settle=settle,
-            )
+            functions = {"ours_fwd": ours_fwd, "torch_fwd": torch_fwd, "ours_fwd_bwd": ours_fwd_bwd,
+                         "torch_fwd_bwd": torch_fwd_bwd}
+            for name in algorithms:
+                fn = _algorithm(name, layer)
+                if fn is not None and name != "im2col":
+                    functions[name] = (lambda fn=fn: fn(x, w, b, **args))
+            t = median_interleaved(functions, repeats, settle=settle)
+            forward = {"im2col": t["ours_fwd"], **{k: v for k, v in t.items() if k in algorithms}}
+            best = min(forward, key=forward.get)
             cols_bytes = layer.in_channels * layer.kernel**2 * batch * layer.out_size**2 * 4
             layers.append(
                 {
@@ -129,6 +175,10 @@ def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, sett
                     "ratio_fwd_bwd": t["ours_fwd_bwd"] / t["torch_fwd_bwd"],
                     "input_mib": x.nbytes / 2**20,
                     "im2col_mib": cols_bytes / 2**20,
+                    "forward_seconds": forward,
+                    "multiplications": {k: _multiplications(k, layer, batch) for k in forward},
+                    "best": best,
+                    "best_ratio_fwd": forward[best] / t["torch_fwd"],
                 }
             )
 
@@ -147,7 +197,12 @@ def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, sett
         )
         ts["im2col"] /= 20
 
-    total = {k: sum(layer["seconds"][k] for layer in layers) for k in layers[0]["seconds"]}
+    total = {k: sum(layer["seconds"][k] for layer in layers) for k in ("ours_fwd", "torch_fwd", "ours_fwd_bwd",
+                                                                         "torch_fwd_bwd")}
+    best_total = sum(layer["forward_seconds"][layer["best"]] for layer in layers)
+    later = [layer for layer in layers if layer["name"] in ("conv3", "conv4", "conv5")]
+    best_later = sum(layer["forward_seconds"][layer["best"]] for layer in later)
+    torch_later = sum(layer["seconds"]["torch_fwd"] for layer in later)
     result = {
         "benchmark": "conv",
         "machine": describe(threads),
@@ -158,13 +213,18 @@ def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, sett
         "total_seconds": total,
         "ratio_fwd": total["ours_fwd"] / total["torch_fwd"],
         "ratio_fwd_bwd": total["ours_fwd_bwd"] / total["torch_fwd_bwd"],
+        "algorithms": list(algorithms),
+        "best_ratio_fwd": best_total / total["torch_fwd"],
+        "best_ratio_conv3_to_conv5": best_later / torch_later if later else None,
         "small_layer": {**asdict(small), "batch": 2, "seconds": ts, "naive_over_im2col": ts["naive"] / ts["im2col"]},
-        "targets": {"ratio_fwd_at_most": 1.5, "ratio_fwd_bwd_at_most": 2.5, "naive_over_im2col_at_least": 100},
+        "targets": TARGETS,
     }
     result["targets_met"] = {
-        "ratio_fwd": result["ratio_fwd"] <= 1.5,
-        "ratio_fwd_bwd": result["ratio_fwd_bwd"] <= 2.5,
-        "naive_over_im2col": result["small_layer"]["naive_over_im2col"] >= 100,
+        "ratio_fwd": result["ratio_fwd"] <= TARGETS["ratio_fwd_at_most"],
+        "ratio_fwd_bwd": result["ratio_fwd_bwd"] <= TARGETS["ratio_fwd_bwd_at_most"],
+        "naive_over_im2col": result["small_layer"]["naive_over_im2col"] >= TARGETS["naive_over_im2col_at_least"],
+        "best_fwd": result["best_ratio_fwd"] <= TARGETS["best_fwd_at_most"],
+        "best_conv3_to_conv5": (result["best_ratio_conv3_to_conv5"] or 0) <= TARGETS["best_conv3_to_conv5_at_most"],
     }
     return result
 
@@ -195,10 +255,19 @@ def format_conv(result: dict[str, Any]) -> str:
         f" {s['out_channels']} 3x3 filters): {s['seconds']['naive'] * 1e3:.1f} ms vs"
         f" {s['seconds']['im2col'] * 1e3:.2f} ms = {s['naive_over_im2col']:.0f}x"
     )
+    lines.append("the library's forwards, per layer (ms; multiplications in G; best against torch):")
+    for layer in result["layers"]:
+        algos = "  ".join(f"{k} {v * 1e3:6.1f} ({layer['multiplications'][k] / 1e9:.2f}G)"
+                          for k, v in layer["forward_seconds"].items())
+        lines.append(f"  {layer['name']:6s} {algos}  -> {layer['best']} {layer['best_ratio_fwd']:.2f}x")
+    lines.append(f"best forwards over the five layers: {result['best_ratio_fwd']:.2f}x torch; on conv3-conv5: "
+                 f"{result['best_ratio_conv3_to_conv5']:.2f}x")
     met = result["targets_met"]
     lines.append(
-        "targets: fwd <= 1.5x torch: {}; fwd+bwd <= 2.5x: {}; loops >= 100x slower than im2col: {}".format(
-            *("met" if met[k] else "NOT met" for k in ("ratio_fwd", "ratio_fwd_bwd", "naive_over_im2col"))
+        "targets: im2col fwd <= 1.5x torch: {}; fwd+bwd <= 2.5x: {}; loops >= 100x slower than im2col: {}; "
+        "best fwd <= 1.2x: {}; best on conv3-conv5 <= 1.0x: {}".format(
+            *("met" if met[k] else "NOT met"
+              for k in ("ratio_fwd", "ratio_fwd_bwd", "naive_over_im2col", "best_fwd", "best_conv3_to_conv5"))
         )
     )
     return "\n".join(lines)
