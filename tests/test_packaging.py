@@ -75,9 +75,13 @@ def test_one_repository_url_everywhere():
         assert found.startswith(colab), f"README Colab link {found} does not follow _config.yml ({url})"
     assert _pyproject()["project"]["urls"]["Homepage"] == url
     assert url in (ROOT / "book" / "setup.md").read_text()
+    sys.path.insert(0, str(ROOT / "src"))
+    from alexnet_lib.version import __version__
+
     for nb in NOTEBOOKS:
         text = nb.read_text()
-        assert f"git+{url}" in text, f"{nb.name}: the Colab install cell must use {url}"
+        assert f"git+{url}@v{__version__}" in text, \
+            f"{nb.name}: the Colab install cell must install the released v{__version__} from {url}"
         assert colab + nb.name in text, f"{nb.name}: its Colab link must be {colab + nb.name}"
         assert colab + nb.name in readme, f"README: no Colab link for {nb.name}"
 
