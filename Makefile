@@ -30,7 +30,7 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure test test-lib test-outputs test-notebooks test-book test-browser bench student lab clean distclean
+.PHONY: help install book pdf measure test test-lib test-outputs test-gpu-paths test-notebooks test-book test-browser bench student lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
@@ -82,6 +82,7 @@ test: $(INSTALLED)
 	@$(STAGE) library-tests $(BIN)/pytest -q -m "not browser and not notebooks" tests && \
 	$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book && \
 	$(STAGE) notebook-outputs $(MAKE) --no-print-directory test-outputs && \
+	$(STAGE) gpu-paths-on-cpu $(MAKE) --no-print-directory test-gpu-paths && \
 	$(STAGE) browser-setup bash tools/ensure_chromium.sh && \
 	$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser ; \
 	rc=$$?; $(STAGE) --summary; exit $$rc
@@ -92,6 +93,10 @@ test-lib: $(INSTALLED)
 # The kept outputs against the notebooks that the strict build (test-book) executed.
 test-outputs: $(INSTALLED)
 	ALEXNET_EXECUTED=$(TEST_EXECUTED) $(BIN)/pytest -q -m notebooks tests/test_notebook_outputs.py
+
+# The gpu profile's code paths with tiny data, on this machine's CPU: every chapter once.
+test-gpu-paths: $(INSTALLED)
+	$(BUILD_ENV) $(BIN)/python tools/run_notebooks.py --profile gpu-smoke
 
 # nbval executing every notebook itself (not part of `make test`, which executes each once).
 test-notebooks: $(INSTALLED)

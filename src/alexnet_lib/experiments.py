@@ -40,7 +40,7 @@ def cifar_dataset(profile: Profile) -> str:
     if profile.is_smoke:
         return "synthetic"
     try:
-        found = datasets.load_cifar10("train", download_ok=profile.name == "gpu", progress=False)
+        found = datasets.load_cifar10("train", download_ok=profile.downloads, progress=False)
     except datasets.DataNotFound as err:
         print(f"CIFAR-10 not available ({err}); using generated images instead.")
         return "synthetic"
@@ -64,7 +64,7 @@ def cifar_config(profile: Profile, dataset: str | None = None, **changes: Any) -
         dataset=dataset or cifar_dataset(profile), model="small", width=profile.pick(smoke=0.25, cpu=0.25, gpu=1.0),
         image_size=28, recipe="paper", epochs=profile.pick(smoke=2, cpu=12, gpu=30), batch_size=64, lr=0.02,
         synthetic_size=profile.pick(smoke=256, cpu=2048, gpu=8192), seed=0,
-        workers=profile.pick(smoke=0, cpu=0, gpu=2), device="auto", channels_last=True,
+        workers=default_workers() if profile.gpu_paths else 0, device="auto", channels_last=True,
     )
     return replace(cfg, **changes)
 
@@ -77,10 +77,10 @@ def imagenette_dataset(profile: Profile) -> str:
     in the ``gpu`` profile), else, saying why, ``"synthetic"``; the ``smoke`` profile always uses
     generated images."""
     if profile.is_smoke:
-        print("smoke profile: generated images stand in for Imagenette")
+        print(f"{profile.name} profile: generated images stand in for Imagenette")
         return "synthetic"
     try:
-        found = datasets.find_imagenette("auto", download_ok=profile.name == "gpu", progress=False)
+        found = datasets.find_imagenette("auto", download_ok=profile.downloads, progress=False)
     except datasets.DataNotFound as err:
         print(f"Imagenette not available ({err}); generated images stand in for it, and the numbers below "
               "are not about photographs.")
@@ -113,8 +113,8 @@ def imagenette_config(profile: Profile, dataset: str | None = None, **changes: A
                  image_size=profile.pick(smoke=80, cpu=size, gpu=227),
                  epochs=profile.pick(smoke=2, cpu=epochs, gpu=30),
                  synthetic_size=profile.pick(smoke=512, cpu=2048, gpu=8192),
-                 amp=profile.pick(smoke="off", cpu="off", gpu="auto"),
-                 channels_last=profile.name == "gpu", workers=profile.pick(smoke=0, cpu=0, gpu=default_workers()))
+                 amp="auto" if profile.gpu_paths else "off", channels_last=profile.gpu_paths,
+                 workers=default_workers() if profile.gpu_paths else 0)
     return replace(cfg, **changes)
 
 

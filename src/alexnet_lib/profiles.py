@@ -28,7 +28,7 @@ import torch
 
 from .version import __version__
 
-PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
+PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu", "gpu-smoke")
 ENV_VAR = "ALEXNET_PROFILE"
 
 
@@ -47,8 +47,13 @@ T = TypeVar("T")
 class Profile:
     """The execution profile a notebook runs under.
 
+    ``gpu-smoke`` is for the tests: it takes every code path of the ``gpu`` profile (mixed
+    precision chosen for the device, loader workers, the ``gpu`` branches of the chapters)
+    with the ``smoke`` profile's tiny sizes and data and no downloads, so that no gpu path
+    ships without having run, even on a machine without a GPU.
+
     Attributes:
-        name: ``"smoke"``, ``"cpu"`` or ``"gpu"``.
+        name: ``"smoke"``, ``"cpu"``, ``"gpu"`` or ``"gpu-smoke"``.
         reason: why this profile was chosen, in words (shown to the reader).
         device: the PyTorch device string the notebook should use (``"cuda"``, ``"mps"``, ``"cpu"``).
     """
@@ -62,7 +67,7 @@ class Profile:
 
         ``gpu`` defaults to the ``cpu`` value.
         """
-        if self.name == "smoke":
+        if self.is_smoke:
             return smoke
         if self.name == "gpu" and gpu is not None:
             return gpu
@@ -70,7 +75,18 @@ class Profile:
 
     @property
     def is_smoke(self) -> bool:
-        return self.name == "smoke"
+        """Tiny sizes and embedded data (the ``smoke`` and ``gpu-smoke`` profiles)."""
+        return self.name in ("smoke", "gpu-smoke")
+
+    @property
+    def gpu_paths(self) -> bool:
+        """Whether the ``gpu`` profile's code paths run (``gpu`` and ``gpu-smoke``)."""
+        return self.name in ("gpu", "gpu-smoke")
+
+    @property
+    def downloads(self) -> bool:
+        """Whether data and weights may be downloaded (the ``gpu`` profile only)."""
+        return self.name == "gpu"
 
 
 def _cuda_available() -> bool:
