@@ -30,7 +30,7 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure test test-lib test-outputs test-gpu-paths lint-workflows test-notebooks test-book test-browser bench student lab clean distclean
+.PHONY: help install book pdf measure test test-lib test-outputs test-gpu-paths lint-workflows test-notebooks test-book test-browser bench student colab lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
@@ -39,7 +39,8 @@ help:
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
 	@echo "make pdf        build the book as a PDF into _build/latex (needs a TeX installation)"
 	@echo "make measure    measure every chapter's run time and peak memory per profile (badges, guide)"
-	@echo "make student    write the student edition of the notebooks (solutions removed) into student/"
+	@echo "make student    the nbgrader course in nbgrader/: source/ (solutions marked), release/ (the students' edition)"
+	@echo "make colab      rewrite colab/, the Colab edition of the chapters (after editing a chapter)"
 	@echo "make install    create .venv and install the library with its book and test extras"
 	@echo "make clean      remove build output (keeps .venv)"
 	@echo "make distclean  remove build output, caches and .venv"
@@ -125,14 +126,22 @@ bench: $(INSTALLED)
 	$(BIN)/python -m alexnet_lib.bench data
 	$(BIN)/python -m alexnet_lib.bench train
 
+# The students' edition is nbgrader's release of each chapter: solutions replaced by
+# `raise NotImplementedError()` and "YOUR ANSWER HERE", self-checks as autograded tests.
 student: $(INSTALLED)
-	$(BIN)/python tools/student.py --out student
+	$(BIN)/python tools/nbgrader_course.py --course nbgrader
+	cd nbgrader && for nb in source/*/; do $(BIN)/nbgrader generate_assignment "$$(basename $$nb)" --force || exit 1; done
+	@echo "The students' edition is in nbgrader/release/; see the instructor guide for autograding."
 
+colab: $(INSTALLED)
+	$(BIN)/python tools/colab.py
+
+# JupyterLab with jupyterlab-myst (the book extra), so exercises, notes and citations render.
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab notebooks/
 
 clean:
-	rm -rf _build student .pytest_cache .hypothesis
+	rm -rf _build nbgrader .pytest_cache .hypothesis
 	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
 
 distclean: clean

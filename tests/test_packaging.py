@@ -69,7 +69,7 @@ def _repo_url() -> str:
 def test_one_repository_url_everywhere():
     url = _repo_url()
     slug = url.removeprefix("https://github.com/")
-    colab = f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/"
+    colab = f"https://colab.research.google.com/github/{slug}/blob/main/colab/"  # the Colab edition
     readme = (ROOT / "README.md").read_text()
     for found in re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", readme):
         assert found.startswith(colab), f"README Colab link {found} does not follow _config.yml ({url})"
