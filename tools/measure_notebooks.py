@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
 import threading
 import time
@@ -53,18 +54,31 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _gpu_used_mib() -> int:
+    """Memory in use on the first GPU (all processes), from nvidia-smi; 0 without one."""
+    try:
+        done = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", "0"],
+                              capture_output=True, text=True, timeout=5)
+        return int(done.stdout.strip().splitlines()[0])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return 0
+
+
 def measure(path: Path, profile: str, timeout: int = 1200) -> dict[str, object]:
     """Run one notebook in a fresh kernel; return its seconds and peak memory (MiB)."""
     nb = nbformat.read(path, as_version=4)
     os.environ["ALEXNET_PROFILE"] = profile
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    peak = 0
+    peak = peak_gpu = 0
+    gpu = profile == "gpu" and torch.cuda.is_available()
     stop = threading.Event()
 
     def sample(pid: int) -> None:
-        nonlocal peak
+        nonlocal peak, peak_gpu
         while not stop.is_set():
             peak = max(peak, _tree_rss(pid))
+            if gpu:  # the card's memory in use (nvidia-smi takes ~50 ms): what a 16 GB T4 must hold
+                peak_gpu = max(peak_gpu, _gpu_used_mib())
             time.sleep(0.1)
 
     with client.setup_kernel():
@@ -83,9 +97,12 @@ def measure(path: Path, profile: str, timeout: int = 1200) -> dict[str, object]:
             seconds = time.perf_counter() - start
             stop.set()
             sampler.join()
-    return {"seconds": round(seconds, 1), "peak_mib": round(peak / 2**20), "code": code_hash(nb),
-            "date": datetime.date.today().isoformat(), "longest_cell_seconds": round(longest, 1),
-            "longest_cell": longest_cell}
+    result = {"seconds": round(seconds, 1), "peak_mib": round(peak / 2**20), "code": code_hash(nb),
+              "date": datetime.date.today().isoformat(), "longest_cell_seconds": round(longest, 1),
+              "longest_cell": longest_cell}
+    if gpu:
+        result["peak_gpu_mib"] = peak_gpu
+    return result
 
 
 def machine() -> dict[str, object]:

@@ -63,6 +63,9 @@ def _cell(budget: dict[str, Any], stem: str, current: str | None, profile: str) 
         f", {where['gpu']}" if where.get("gpu") else "")
     text = f"{_duration(run['seconds'])} · {run['peak_mib']:,} MiB"
     note = f"Measured on {run['date']} on {machine}: wall time and peak memory of the kernel."
+    if "peak_gpu_mib" in run:
+        text += f" · GPU {run['peak_gpu_mib']:,} MiB"
+        note += " GPU: the most memory in use on the card."
     if current is not None and current != run.get("code"):
         text += " (earlier version)"
         note += " The chapter's code has changed since."
