@@ -169,3 +169,15 @@ def test_make_book_fails_when_a_chapter_did_not_run_to_its_end(tmp_path):
     failed = subprocess.run(["bash", str(script), str(tmp_path)], capture_output=True, text=True)
     assert failed.returncode == 1
     assert "03_building_blocks.err.log" in failed.stdout and "CellTimeoutError" in failed.stdout
+
+
+def test_pages_name_the_released_version_and_the_repository():
+    """Install lines in the book and the README follow version.py and _config.yml."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from alexnet_lib.version import __version__
+
+    url = _repo_url()
+    for page in [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md"))]:
+        text = page.read_text()
+        for found in re.findall(r"git\+(https://github\.com/[\w.-]+/[\w.-]+?)(?:\.git)?@v([\d.]+\d)", text):
+            assert found == (url, __version__), f"{page.name}: installs {found}, not {url}@v{__version__}"
