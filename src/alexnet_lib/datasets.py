@@ -291,7 +291,7 @@ def _extract(archive: Path, root: Path, sha256: str, name: str,
                 bad = unsafe(tar.getnames())
                 if bad:
                     raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
-                tar.extractall(staging, filter="data")
+                _extract_tar(tar, staging)
         if finish is not None:
             finish(staging)
         for entry in staging.iterdir():
@@ -299,6 +299,25 @@ def _extract(archive: Path, root: Path, sha256: str, name: str,
             if target.is_dir():
                 shutil.rmtree(target)
             os.replace(entry, target)
+
+
+def _extract_tar(tar: tarfile.TarFile, staging: Path) -> None:
+    """Unpack ``tar`` into ``staging``, files and folders only.
+
+    Python 3.12, and 3.10.12 / 3.11.4 onwards, have ``tarfile``'s ``"data"`` filter; on the
+    earlier 3.10 and 3.11 releases the same rule is applied here: links, devices and other
+    special members are refused, and permissions are those of plain files.
+    """
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(staging, filter="data")
+        return
+    members = tar.getmembers()
+    special = [m.name for m in members if not (m.isfile() or m.isdir())]
+    if special:
+        raise tarfile.TarError(f"the archive holds links or special files, refused: {special[:3]}")
+    for member in members:
+        member.mode = 0o755 if member.isdir() else 0o644
+    tar.extractall(staging, members=members)  # noqa: S202 (paths and member types checked above)
 
 
 def _extract_cifar(archive: Path, root: Path) -> None:
