@@ -114,7 +114,7 @@ BY_KEY = {e.key: e for e in EXPERIMENTS}
 
 
 def base_config(profile: Profile, dataset: str | None = None, epochs: int | None = None) -> Config:
-    """The baseline: the small CIFAR-10 network of Chapters 8 and 10 (``epochs`` changes its length)."""
+    """The baseline: the small CIFAR-10 network of :func:`experiments.cifar_config` (``epochs`` changes its length)."""
     cfg = experiments.cifar_config(profile, dataset, progress=False)
     return replace(cfg, epochs=epochs) if epochs else cfg
 

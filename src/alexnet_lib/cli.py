@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--synthetic-size", type=int, default=d.synthetic_size)
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     parser.add_argument("--dropout", type=float, default=d.dropout, help="dropout probability in fc6 and fc7")
-    parser.add_argument("--width", type=float, default=d.width, help="channel multiplier of the small model")
+    parser.add_argument("--width", type=float, default=d.width, help="channel multiplier (small and paper models: 0.5 halves every layer)")
     parser.add_argument("--train-subset", type=int, default=None,
                         help="train on N of the training images only, a fixed random draw (quick experiments)")
     parser.add_argument("--val-split", type=float, default=d.val_split,
