@@ -150,7 +150,7 @@ def test_cifar_crops_train_evaluate_and_ten_crop(tmp_path, capsys):
     measured = checkpoints.load_test(tmp_path / "run")
     assert json.loads(capsys.readouterr().out)["top1_error"] == pytest.approx(measured["test_top1_error"])
     with pytest.raises(train.TrainError, match="CIFAR-10 images are 32x32"):
-        train.train(train.Config(**{**vars(cfg), "image_size": 40}))
+        train.train(train.Config(**{**vars(cfg), "image_size": 40, "checkpoint_dir": str(tmp_path / "other")}))
 
 
 def test_experiments_train_once_then_load(tmp_path, monkeypatch, capsys):

@@ -251,7 +251,7 @@ def imagenet_folder(root: str | os.PathLike[str], split: str = "train", transfor
 # --- the paper's pipeline ----------------------------------------------------------------
 
 
-def _square(scale: int) -> list[Callable]:
+def square_steps(scale: int) -> list[Callable]:
     """The paper's first steps: shorter side to ``scale``, then the central ``scale x scale`` square."""
     return [v2.Resize(scale, antialias=True), v2.CenterCrop(scale)]
 
@@ -298,7 +298,7 @@ def paper_transform(train: bool, crop: int = 224, *, normalize: str = "channel",
         raise ValueError("normalize='image' needs mean_image, e.g. from image_statistics(...)['mean_image']")
     if not 0 < crop <= scale:
         raise ValueError(f"crop must be between 1 and scale={scale}, got {crop}")
-    steps = _square(scale)
+    steps = square_steps(scale)
     if normalize == "image":
         steps += [v2.ToDtype(torch.float32, scale=True), SubtractMeanImage(mean_image)]
     steps += _patch(train, crop)
@@ -324,7 +324,7 @@ def image_statistics(images: Iterable[torch.Tensor], scale: int = 256) -> dict[s
     Returns float32 tensors in [0, 1] units: ``mean_image (3, scale, scale)``,
     ``mean (3,)``, ``std (3,)``, ``eigval (3,)``, ``eigvec (3, 3)``.
     """
-    prepare = v2.Compose(_square(scale))
+    prepare = v2.Compose(square_steps(scale))
     total = torch.zeros(3, scale, scale, dtype=torch.float64)
     n = 0
     pixels = []
@@ -351,7 +351,7 @@ def uint8_transform(train: bool, crop: int = 224, scale: int = 256) -> Callable[
     conversion to float and the normalisation run once per batch (:func:`to_float_batch`),
     on the GPU when there is one.
     """
-    return v2.Compose(_square(scale) + _patch(train, crop))
+    return v2.Compose(square_steps(scale) + _patch(train, crop))
 
 
 def to_float_batch(batch: torch.Tensor, device: str | torch.device | None = None,
@@ -485,7 +485,7 @@ def predecode(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] 
     A dataset of N images takes ``N * 3 * scale**2`` bytes of disk (ImageNet's training set:
     about 250 GB at 256 px; Imagenette: 2.5 GB).
     """
-    dataset = ImageFolderDataset(folder, transform=v2.Compose(_square(scale)), on_error=on_error)
+    dataset = ImageFolderDataset(folder, transform=v2.Compose(square_steps(scale)), on_error=on_error)
     folder = Path(folder)
     out = Path(cache_dir) if cache_dir is not None else default_cache() / "predecoded"
     stem = f"{folder.parent.name}-{folder.name}-{scale}px-{_file_list_key(dataset, scale)}"

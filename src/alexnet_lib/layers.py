@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .shapes import ConvShapeError, IntPair, output_size, pair
+from .shapes import ConvShapeError, IntPair, check_class_scores, output_size, pair
 
 __all__ = [
     "dropout",
@@ -276,14 +276,7 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[floa
     """
     logits = np.asarray(logits)
     targets = np.asarray(targets)
-    if logits.ndim != 2:
-        raise ConvShapeError(f"logits must be (N, classes), got shape {logits.shape}")
-    if targets.shape != (logits.shape[0],):
-        raise ConvShapeError(f"targets must be ({logits.shape[0]},), one class per example, got {targets.shape}")
-    if not np.issubdtype(targets.dtype, np.integer):
-        raise TypeError(f"targets must be integer class indices, got dtype {targets.dtype}")
-    if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
-        raise ValueError(f"targets must be in 0..{logits.shape[1] - 1}, got {targets.min()}..{targets.max()}")
+    check_class_scores(logits, targets)
     n = logits.shape[0]
     z = logits - logits.max(axis=1, keepdims=True)
     log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))

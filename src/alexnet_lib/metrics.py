@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .shapes import check_class_scores
+
 __all__ = ["confusion_matrix", "per_class_error", "topk_error"]
 
 
@@ -35,17 +37,10 @@ def topk_error(logits, targets, ks: Sequence[int] = (1, 5)) -> dict[int, float]:
     """
     scores = _as_numpy(logits)
     labels = _as_numpy(targets)
-    if scores.ndim != 2:
-        raise ValueError(f"logits must be (N, classes), got shape {scores.shape}")
-    if labels.shape != (scores.shape[0],):
-        raise ValueError(f"targets must be ({scores.shape[0]},), one class per row of logits, got {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"targets must be integer class indices, got dtype {labels.dtype}")
+    check_class_scores(scores, labels)
     n, classes = scores.shape
     if n == 0:
         raise ValueError("no examples: logits has 0 rows")
-    if labels.min() < 0 or labels.max() >= classes:
-        raise ValueError(f"targets must be in 0..{classes - 1}, got {labels.min()}..{labels.max()}")
     bad = [k for k in ks if not isinstance(k, (int, np.integer)) or k < 1 or k > classes]
     if bad:
         raise ValueError(f"each k must be an int from 1 to the number of classes ({classes}), got {bad}")

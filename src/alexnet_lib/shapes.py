@@ -78,3 +78,16 @@ def output_size(
             f"them as torch.nn.functional.conv2d does"
         )
     return span // stride + 1
+
+
+def check_class_scores(logits: np.ndarray, targets: np.ndarray) -> None:
+    """Check scores ``(N, classes)`` and their correct classes ``(N,)``, integers in range;
+    raise :class:`ConvShapeError` (a ``ValueError``) or ``TypeError`` naming what is wrong."""
+    if logits.ndim != 2:
+        raise ConvShapeError(f"logits must be (N, classes), got shape {logits.shape}")
+    if targets.shape != (logits.shape[0],):
+        raise ConvShapeError(f"targets must be ({logits.shape[0]},), one class per row of logits, got {targets.shape}")
+    if not np.issubdtype(targets.dtype, np.integer):
+        raise TypeError(f"targets must be integer class indices, got dtype {targets.dtype}")
+    if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
+        raise ValueError(f"targets must be in 0..{logits.shape[1] - 1}, got {targets.min()}..{targets.max()}")

@@ -21,6 +21,7 @@ import torch
 import traitlets
 from torch import nn
 
+from ..data import square_steps
 from ..viz import activations
 
 __all__ = ["FeatureMapExplorer", "square_image"]
@@ -32,8 +33,6 @@ MAX_BYTES = 4_000_000  # all maps together: a static page should stay light
 def square_image(image: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     """An ``(H, W, 3)`` or ``(3, H, W)`` uint8 photo as the paper's square: shorter side to ``size``,
     central ``size x size``; returns ``uint8 (3, size, size)``."""
-    from ..data import _square
-
     x = image if isinstance(image, torch.Tensor) else torch.from_numpy(np.array(image))  # a copy: PIL arrays are read-only
     if x.dim() != 3:
         raise ValueError(f"expected one RGB image, got shape {tuple(x.shape)}")
@@ -41,7 +40,7 @@ def square_image(image: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
         x = x.permute(2, 0, 1)
     if x.dtype != torch.uint8:
         raise ValueError(f"expected uint8 pixels, got {x.dtype}")
-    for step in _square(size):
+    for step in square_steps(size):
         x = step(x)
     return x.contiguous()
 
