@@ -61,7 +61,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--num-classes", type=int, default=None, help="checked against the data")
     parser.add_argument("--image-size", type=int, default=None, help="crop size (default: 227 paper, 224 torchvision)")
     parser.add_argument("--recipe", default=d.recipe, choices=sorted(RECIPES), help="defaults for the settings below")
-    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="the most epochs (the plateau schedule ends a run earlier once it has divided the "
+                        "rate three times and the validation error stalls again)")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--momentum", type=float, default=None)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -87,6 +88,8 @@ def run(cfg: Config, folder: Path) -> None:
     wall = json.loads(wall_file.read_text()) if wall_file.exists() else {"seconds": 0.0, "sessions": []}
     resume = (folder / CHECKPOINT).exists()
     start = time.perf_counter()
+    # `kill` (SIGTERM) ends the run like Ctrl-C: the wall time so far is still added up below.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     session = {"code": code_version(), "machine": describe(device=pick_device(cfg.device)),
                "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:

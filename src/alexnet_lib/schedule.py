@@ -6,6 +6,9 @@ learning rate was initialized at 0.01 and reduced three times prior to terminati
 paper does not say how long "stopped improving" lasts; here it is two epochs in a row
 without a better validation error than the best so far. The validation error is measured
 on images held out of the training set (:mod:`alexnet_lib.run_data`), never on the test set.
+"Reduced three times prior to termination": once the rate has been divided three times and
+the validation error stalls again for as long, the run ends (:func:`run_is_over`), even
+before ``--epochs``, which is then the most it may last.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import torch
 from .checkpoints import State
 from .config import Config
 
-__all__ = ["PATIENCE", "adjust_learning_rate"]
+__all__ = ["PATIENCE", "adjust_learning_rate", "run_is_over"]
 
 PATIENCE = 2  # epochs without a better validation error before the rate is divided by 10
 MAX_DROPS = 3  # the paper lowered it three times
@@ -45,3 +48,10 @@ def adjust_learning_rate(state: State, val_error: float, optimizer: torch.optim.
     elif (state.epoch + 1) % 30 == 0:
         for group in optimizer.param_groups:
             group["lr"] /= 10
+
+
+def run_is_over(state: State, cfg: Config) -> bool:
+    """Whether the plateau rule has ended the run: the rate divided :data:`MAX_DROPS` times and the
+    validation error not improved for :data:`PATIENCE` epochs since (the paper's "reduced three
+    times prior to termination"). Read from the saved state, so a resumed run decides the same."""
+    return cfg.schedule == "plateau" and state.drops >= MAX_DROPS and state.bad_epochs >= PATIENCE

@@ -44,7 +44,7 @@ from .metrics import topk_error
 from .models import AlexNet
 from .profiles import progress_bars_off
 from .run_data import SPLIT_SEED, build_data, crop_size
-from .schedule import adjust_learning_rate
+from .schedule import adjust_learning_rate, run_is_over
 
 __all__ = ["Tracker", "build_model", "build_optimizer", "evaluate", "main", "train", "train_one_epoch"]
 
@@ -329,8 +329,8 @@ def train(cfg: Config, on_step: Callable[[State], None] | None = None) -> list[d
     """Run (or resume) a training run; returns the per-epoch metrics (in every process).
 
     Each epoch: :func:`train_one_epoch`, then the validation error on the held-out images,
-    the schedule, a checkpoint and the metrics. When the last epoch is done, the test set
-    is evaluated once (``test.json``, :func:`alexnet_lib.checkpoints.load_test`).
+    the schedule, a checkpoint and the metrics. When the last epoch is done (or the plateau
+    rule has ended the run: :func:`alexnet_lib.schedule.run_is_over`), the test set is evaluated once (``test.json``, :func:`alexnet_lib.checkpoints.load_test`).
     ``on_step``, if given, is called after every optimiser step with the run's state
     (the training benchmark uses it to time steps).
     """
@@ -339,7 +339,7 @@ def train(cfg: Config, on_step: Callable[[State], None] | None = None) -> list[d
     try:
         run = start_run(cfg, place)
         state = run.state
-        while state.epoch < cfg.epochs:
+        while state.epoch < cfg.epochs and not run_is_over(state, cfg):
             run.batches.set_epoch(state.epoch, skip=state.batch)
             tracker = Tracker(state, run.batches, run.device, place, save=run.checkpoint,
                               checkpoint_every=cfg.checkpoint_every, max_steps=cfg.max_steps, on_step=on_step,
