@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from alexnet_lib import bench, data, evaluate
+from alexnet_lib import bench, data, datasets, evaluate
 from alexnet_lib.datasets import DataNotFound
 
 
@@ -118,10 +118,10 @@ def test_sort_imagenet_val(tmp_path, style):
     else:
         labels.write_text("ImageId,PredictionString\n" + "".join(
             f"ILSVRC2012_val_{i + 1:08d},{w} 10 20 30 40\n" for i, w in enumerate(wnids)))
-    counts = data.sort_imagenet_val(val, labels)
+    counts = datasets.sort_imagenet_val(val, labels)
     assert counts == {"n01440764": 2, "n01443537": 1}
     assert (val / "n01443537" / "ILSVRC2012_val_00000002.JPEG").exists()
-    assert data.sort_imagenet_val(val, labels) == {}  # nothing left to sort: safe to run twice
+    assert datasets.sort_imagenet_val(val, labels) == {}  # nothing left to sort: safe to run twice
     assert data.imagenet_folder(tmp_path, "val").classes == ["n01440764", "n01443537"]
 
 
@@ -132,10 +132,10 @@ def test_sort_imagenet_val_errors(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("ILSVRC2012_val_00000001.JPEG n01440764\n")
     with pytest.raises(ValueError, match="no label for 1 file"):
-        data.sort_imagenet_val(val, labels)
+        datasets.sort_imagenet_val(val, labels)
     labels.write_text("ILSVRC2012_val_00000009.JPEG 65\n")
     with pytest.raises(ValueError, match="not a WordNet id"):
-        data.sort_imagenet_val(val, labels)
+        datasets.sort_imagenet_val(val, labels)
 
 
 # --- transforms ----------------------------------------------------------------------------
