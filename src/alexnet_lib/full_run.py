@@ -210,7 +210,7 @@ def init_comparison(folder: Path, full: Path, epochs: int = 2, tag: str = "cpu_2
     """Train the recorded run's first ``epochs`` again with the paper's initialisation, beside the
     recorded run's own first epochs (He initialisation); write ``imagenette_init_<tag>.json``."""
     cfg = dataclasses.replace(experiments.load_model(full)[1], init="paper", epochs=epochs, checkpoint_dir=str(folder),
-                              overwrite=True, progress=False)
+                              resume=False, overwrite=True, progress=False)
     history = train.train(cfg)
     recorded_run = read_checkpoint(full / CHECKPOINT)["state"]["history"][:epochs]
     keep = ("epoch", "lr", "train_loss", "train_top1_error", "val_loss", "val_top1_error", "seconds")
