@@ -71,9 +71,9 @@ def test_resume_after_a_kill_mid_epoch(tmp_path):
     the order of floating-point sums) and nothing else with this test process.
     """
     def command(folder: Path) -> list[str]:
-        return [sys.executable, "-m", "alexnet_lib.train", "--dataset", "synthetic", "--synthetic-size", "128",
-                "--batch-size", "16", "--epochs", "3", "--lr", "0.02", "--seed", "3", "--deterministic",
-                "--no-progress", "--checkpoint-every", "1", "--checkpoint-dir", str(folder)]
+        return [sys.executable, "-m", "alexnet_lib.train", "--dataset", "synthetic", "--synthetic-size", "512",
+                "--width", "0.25", "--batch-size", "16", "--epochs", "3", "--lr", "0.02", "--seed", "3", "--deterministic",
+                "--no-progress", "--checkpoint-every", "4", "--checkpoint-dir", str(folder)]
 
     whole = tmp_path / "whole"
     result = subprocess.run(command(whole), capture_output=True, text=True, timeout=300)
@@ -86,7 +86,7 @@ def test_resume_after_a_kill_mid_epoch(tmp_path):
         while time.time() < deadline:
             if (folder / train.CHECKPOINT).exists():
                 state = torch.load(folder / train.CHECKPOINT, weights_only=True)["state"]
-                if state["step"] >= 12:  # in the second epoch
+                if state["step"] >= 40:  # in the second epoch (32 steps each, 96 in all)
                     break
             time.sleep(0.05)
         else:
@@ -95,7 +95,7 @@ def test_resume_after_a_kill_mid_epoch(tmp_path):
     finally:
         process.wait(timeout=30)
     killed_at = torch.load(folder / train.CHECKPOINT, weights_only=True)["state"]
-    assert killed_at["step"] < 24, "the run was killed before it finished"
+    assert killed_at["step"] < 96, "the run was killed before it finished"
     result = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     for name, value in weights(whole).items():
@@ -150,7 +150,7 @@ def test_sampler_splits_global_batches_between_processes():
 
 def test_two_processes_match_one(tmp_path):
     """torchrun with two CPU processes (gloo) trains exactly like one process with the same global batch."""
-    common = ["--dataset", "synthetic", "--synthetic-size", "96", "--batch-size", "16", "--epochs", "2",
+    common = ["--dataset", "synthetic", "--synthetic-size", "96", "--width", "0.25", "--batch-size", "16", "--epochs", "2",
               "--lr", "0.02", "--seed", "5", "--dropout", "0", "--device", "cpu", "--checkpoint-every", "4"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run([sys.executable, "-m", "alexnet_lib.train", *common, "--no-progress",
