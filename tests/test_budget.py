@@ -1,0 +1,35 @@
+"""The time-budget study (alexnet_lib.budget) on a tiny photo folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from alexnet_lib import budget
+from test_data_pipeline import make_folder
+
+
+def test_each_candidate_trains_the_whole_epochs_that_fit(tmp_path):
+    root = make_folder(tmp_path / "photos", classes=("n01", "n02", "n03", "n04", "n05"), per_class=8, size=(90, 80))
+    tiny = dict(dataset="imagefolder", data=str(root), batch_size=8, cache_dir=str(tmp_path / "cache"), device="cpu")
+    # a cheap candidate and a dear one, with a budget of a few of the cheap one's epochs
+    first = budget.study(seconds=1e-6, candidates=((0.125, 72),), folder=tmp_path / "one", **tiny)
+    assert first["candidates"][0]["epochs"] == 1, "at least one epoch, even when it does not fit"
+    epoch = first["candidates"][0]["seconds"]
+    result = budget.study(seconds=3.5 * epoch, candidates=((0.125, 72), (0.5, 96)), folder=tmp_path / "two", **tiny)
+    cheap, dear = result["candidates"]
+    assert cheap["epochs"] >= 2 and dear["epochs"] <= cheap["epochs"]
+    for row in (cheap, dear):
+        assert len(row["val_top1_error"]) == row["epochs"] and row["final_val_top1_error"] == row["val_top1_error"][-1]
+        if row["epochs"] > 1:  # whole epochs that fit: never more than the budget by the last epoch's length
+            assert row["seconds"] <= result["seconds_each"] + row["seconds"] / row["epochs"]
+    best = min(result["candidates"], key=lambda r: r["final_val_top1_error"])
+    assert result["best"] == {"width": best["width"], "image_size": best["image_size"]}
+    assert result["machine"]["cpu_count"] >= 1
+
+
+def test_candidates_are_the_papers_network_with_its_recipe():
+    cfg = budget.candidate_config(0.5, 112)
+    assert (cfg.model, cfg.width, cfg.image_size, cfg.batch_size, cfg.lr, cfg.init) == ("paper", 0.5, 112, 128, 0.01, "he")
+    assert cfg.lighting == 0.0 and cfg.predecode
+    with pytest.raises(TypeError):
+        budget.candidate_config(0.5, 112, no_such_setting=1)
