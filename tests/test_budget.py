@@ -33,3 +33,23 @@ def test_candidates_are_the_papers_network_with_its_recipe():
     assert cfg.lighting == 0.0 and cfg.predecode
     with pytest.raises(TypeError):
         budget.candidate_config(0.5, 112, no_such_setting=1)
+
+
+def test_a_run_the_plateau_rule_ended_stops_the_candidate(tmp_path, monkeypatch):
+    """A run that ends itself adds no epoch when asked for one more: the study moves on
+    instead of asking again for ever (as it did before this test)."""
+    import dataclasses
+
+    root = make_folder(tmp_path / "photos", classes=("n01", "n02"), per_class=6, size=(80, 80))
+    real = budget.train.train
+    calls = []
+
+    def ends_after_two(cfg):  # as if the plateau rule had ended the run after two epochs
+        calls.append(cfg.epochs)
+        assert len(calls) < 10, "the study keeps asking a finished run for more epochs"
+        return real(dataclasses.replace(cfg, epochs=min(cfg.epochs, 2)))
+
+    monkeypatch.setattr(budget.train, "train", ends_after_two)
+    result = budget.study(seconds=1e9, candidates=((0.125, 72),), folder=tmp_path / "run", dataset="imagefolder",
+                          data=str(root), batch_size=6, cache_dir=str(tmp_path / "cache"), device="cpu")
+    assert result["candidates"][0]["epochs"] == 2 and calls == [1, 2, 3]

@@ -49,7 +49,8 @@ def study(seconds: float = 150, candidates: tuple[tuple[float, int], ...] = CAND
 
     Each candidate trains one epoch, then another as long as the time measured so far says
     that it still fits (its mean epoch so far added to what it has spent), so a slow
-    candidate stops after one epoch and a fast one trains several. The training time is
+    candidate stops after one epoch and a fast one trains several (or stops earlier, when
+    the plateau rule has ended its run). The training time is
     what the trainer measured for each epoch (``seconds`` in its history: the passes over
     the training images, not the validation after each), so all candidates are held to the
     same clock. ``changes`` override the candidates' other settings (the tests train on a tiny folder).
@@ -67,7 +68,10 @@ def study(seconds: float = 150, candidates: tuple[tuple[float, int], ...] = CAND
             if spent + spent / len(history) > seconds:
                 break
             cfg = dataclasses.replace(cfg, epochs=cfg.epochs + 1, resume=True, overwrite=False)
-            history = train.train(cfg)
+            longer = train.train(cfg)
+            if len(longer) == len(history):  # the plateau rule ended the run: no epoch is left to add
+                break
+            history = longer
         data = data or train.build_data(cfg)
         model = AlexNet(num_classes=data.classes, variant="paper", width=width, image_size=size)
         rows.append({"width": width, "image_size": size, "parameters": count_parameters(model),
