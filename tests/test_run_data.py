@@ -39,6 +39,25 @@ def test_cifar_runs_validate_on_held_out_training_images_and_test_on_the_test_se
     assert abs(float(x.mean())) < 1e-5 and abs(float(x.std()) - 1) < 0.05
 
 
+def test_the_run_cache_names_a_data_file_by_its_content(tmp_path):
+    """A copy of the same file made again (a new modification time, another folder) is the same
+    data and keeps the run cache's keys; a file with other images is not."""
+    import os
+    import shutil
+
+    (tmp_path / "a").mkdir()
+    make_npz(tmp_path / "a" / "cifar10.npz")
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "a" / "cifar10.npz", tmp_path / "b" / "cifar10.npz")
+    os.utime(tmp_path / "b" / "cifar10.npz", ns=(10**18, 10**18))
+    first = run_data.data_identity(Config(dataset="cifar10", data=str(tmp_path / "a")))
+    assert first == run_data.data_identity(Config(dataset="cifar10", data=str(tmp_path / "b")))
+    assert "sha256:" in first
+    (tmp_path / "c").mkdir()
+    make_npz(tmp_path / "c" / "cifar10.npz", n_train=21)
+    assert run_data.data_identity(Config(dataset="cifar10", data=str(tmp_path / "c"))) != first
+
+
 def test_the_synthetic_stand_in_for_the_paper_network_is_cut_from_squares():
     splits = run_data.build_data(Config(dataset="synthetic", model="paper", image_size=80, synthetic_size=64))
     images, labels = data.images_and_labels(splits.train)

@@ -44,6 +44,7 @@ __all__ = [
     "cache_dir",
     "cifar10_location",
     "download",
+    "file_sha256",
     "load_cifar10",
     "find_imagenette",
     "load_digits",
@@ -127,7 +128,8 @@ def search_roots(root: str | os.PathLike[str] | None = None) -> list[Path]:
     return roots
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks of a megabyte."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -153,7 +155,7 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeou
     if len(sha256) < 8 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValueError(f"sha256 must be a hex digest or a prefix of at least 8 hex digits, got {sha256!r}")
     if dest.exists():
-        if _sha256(dest).startswith(sha256):
+        if file_sha256(dest).startswith(sha256):
             return dest
         raise ChecksumMismatch(
             f"{dest} exists but its SHA-256 is not {sha256}: it is corrupt or a different file. "
@@ -271,7 +273,7 @@ def _extract(archive: Path, root: Path, sha256: str, name: str,
     Archive members that would land outside the folder, links and special files are refused
     (``tarfile``'s ``"data"`` filter).
     """
-    if _sha256(archive) != sha256:
+    if file_sha256(archive) != sha256:
         raise ChecksumMismatch(f"{archive} does not have {name}'s SHA-256 {sha256}; delete it")
 
     def unsafe(names: list[str]) -> list[str]:

@@ -49,7 +49,7 @@ def find_torchvision_weights(root: str | os.PathLike[str] | None = None, *, down
     """
     for path in _candidates(root):
         if path.is_file():
-            if not datasets._sha256(path).startswith(TORCHVISION_SHA256_PREFIX):
+            if not datasets.file_sha256(path).startswith(TORCHVISION_SHA256_PREFIX):
                 raise datasets.ChecksumMismatch(
                     f"{path} is not torchvision's AlexNet weight file (its SHA-256 does not start with "
                     f"{TORCHVISION_SHA256_PREFIX}); it may be truncated. Delete it and try again."

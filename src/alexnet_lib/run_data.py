@@ -21,6 +21,7 @@ random patches, flips and normalisation happen on whole batches
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,11 +188,17 @@ def _image_folders(cfg: Config) -> RunData:
     return RunData(Subset(full, keep.tolist()), Subset(seen, held.tolist()), test, len(full.classes), source)
 
 
+@functools.lru_cache(maxsize=16)
+def _content_sha256(path: Path, mtime_ns: int) -> str:  # read once per file and version of it
+    return datasets.file_sha256(path)
+
+
 def data_identity(cfg: Config) -> str:
     """Which data a run with ``cfg`` reads, in a few words, without reading or downloading it.
 
-    A copy found on this machine is named by its path, size and modification time (a
-    CIFAR-10 subset is not the whole of CIFAR-10); an official release by its SHA-256,
+    A single-file copy found on this machine is named by its content's SHA-256 (a CIFAR-10
+    subset is not the whole of CIFAR-10, and a copy of the same file made again, with a new
+    modification time, is the same data); an official release by its published SHA-256,
     wherever it lies or will be downloaded to. The book's run cache puts this in its keys,
     so that a run trained on other data is not taken for this one.
     """
@@ -201,8 +208,7 @@ def data_identity(cfg: Config) -> str:
         found = datasets.cifar10_location(cfg.data)
         if found is None or found.name.endswith(".tar.gz") or found.is_dir():
             return f"cifar-10-python {datasets.CIFAR10_SHA256}"
-        stat = found.stat()
-        return f"{found.resolve()} {stat.st_size} {stat.st_mtime_ns}"
+        return f"{found.name} sha256:{_content_sha256(found.resolve(), found.stat().st_mtime_ns)}"
     if cfg.dataset == "imagenette" and cfg.imagenette in datasets.IMAGENETTE:
         return f"imagenette {datasets.IMAGENETTE[cfg.imagenette][1]}"
     if cfg.dataset == "tiny-imagenet":
