@@ -24,7 +24,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -126,16 +125,16 @@ def config(experiment: Experiment, base: Config, seed: int) -> Config:
 
 
 def run_one(experiment: Experiment, base: Config, seed: int) -> dict[str, Any]:
-    """Train (or find) one experiment with one seed; its last epoch's numbers."""
+    """Train (or find) one experiment with one seed; its last epoch's numbers and its training
+    time (the epochs' seconds as they were measured, also for a run found in the cache)."""
     cfg = config(experiment, base, seed)
-    start = time.perf_counter()
     history, folder = experiments.train_or_load(cfg, "ablation")
     last = history[-1]
     return {"experiment": experiment.name, "seed": seed, "test_top1_error": load_test(folder)["test_top1_error"],
             "val_top1_error": last["val_top1_error"], "train_top1_error": last["train_top1_error"],
             "epochs": len(history), "val_curve": [round(h["val_top1_error"], 4) for h in history],
             "train_curve": [round(h["train_top1_error"], 4) for h in history],
-            "seconds": round(time.perf_counter() - start, 1), "folder": folder.name}
+            "seconds": round(sum(h["seconds"] for h in history), 1), "folder": folder.name}
 
 
 def ensemble(base: Config, seeds: int) -> dict[str, Any]:
