@@ -32,7 +32,7 @@ alexnet_lib.pretrained.load_torchvision_alexnet = _stand_in
 
 
 def _section(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    start = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## The same views of an ImageNet network"))
+    start = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Extra: the same views of torchvision"))
     end = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Summary"))
     return [c for c in nb.cells[start:end] if c.cell_type == "code"]
 
@@ -63,18 +63,18 @@ def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkey
                             resources={"metadata": {"path": str(CHAPTER.parent)}}).execute()
 
     section = _section(nb)
-    assert len(section) == 6
+    assert len(section) == 7
     text = "\n".join(o.get("text", "") for c in section for o in c.outputs if o.output_type == "stream")
     assert "showing torchvision's ImageNet AlexNet" in text
     pictures = sum("image/png" in o.get("data", {}) for c in section for o in c.outputs)
     if photos == "book":
         assert "Not shown" not in text
         assert "a changed photo's nearest central patch is its own" in text and "random weights" in text
-        assert pictures == 3  # five best, neighbours, occlusion
+        assert pictures == 4  # kernels, five best, neighbours, occlusion
     else:  # five unlabelled photos: the views that need many labelled photos say so
         assert "scikit-image" in text and "no ImageNet labels" in text
         assert text.count("Not shown in this run: only 5 photos without ImageNet labels") == 2
-        assert pictures == 2  # five best, occlusion
+        assert pictures == 3  # kernels, five best, occlusion
 
     views = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
              for c in section for o in c.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
