@@ -35,6 +35,15 @@ def test_conv_benchmark_json(capsys):
     assert result["best_ratio_fwd"] > 0 and result["best_ratio_conv3_to_conv5"] > 0
 
 
+def test_the_strided_fft_can_be_left_out():
+    """Chapter 2's run leaves out the FFT at conv1's stride 4 (seconds a batch), and only there."""
+    result = bench.bench_conv(batch=1, repeats=1, small_repeats=1, settle=0.0, algorithms=("im2col", "fft"),
+                              strided_fft=False)
+    by_name = {layer["name"]: layer for layer in result["layers"]}
+    assert set(by_name["conv1"]["forward_seconds"]) == {"im2col"}
+    assert set(by_name["conv2"]["forward_seconds"]) == {"im2col", "fft"}
+
+
 def test_text_report(capsys):
     bench.main(["conv", "--batch", "1", "--repeats", "1", "--threads", "1", "--settle", "0"])
     out = capsys.readouterr().out
