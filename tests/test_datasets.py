@@ -371,3 +371,17 @@ def test_cifar_location_names_the_file_without_reading_it(tmp_path, no_cache):
     assert datasets.cifar10_location(tmp_path) == tmp_path / "cifar10_subset.npz"
     loaded = datasets.load_cifar10("train", root=tmp_path)
     assert "quality 75" in loaded.source and str(tmp_path.parent) not in loaded.source  # no machine paths
+
+
+def test_messages_name_data_folders_without_the_machines_paths(monkeypatch, tmp_path):
+    checkout_data = Path(datasets.__file__).resolve().parents[2] / "data"
+    monkeypatch.setattr(datasets, "cache_dir", lambda: checkout_data)
+    assert datasets.describe_folder(checkout_data) == "the book's data/ folder"
+    assert datasets.describe_folder(checkout_data / "weights") == "the book's data/weights/ folder"
+    assert datasets.describe_folder(Path.home() / ".cache" / "alexnet-book") == "~/.cache/alexnet-book"
+    assert datasets.describe_folder(tmp_path) == str(tmp_path)  # a folder the reader chose: in full
+    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    assert not (checkout_data / "tiny-imagenet-200").exists()
+    with pytest.raises(DataNotFound) as err:
+        datasets.load_tiny_imagenet(download_ok=False)
+    assert "the book's data/ folder" in str(err.value) and str(checkout_data) not in str(err.value)

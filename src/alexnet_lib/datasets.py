@@ -42,6 +42,7 @@ __all__ = [
     "DataNotFound",
     "DownloadFailed",
     "cache_dir",
+    "describe_folder",
     "cifar10_location",
     "download",
     "file_sha256",
@@ -112,6 +113,29 @@ def cache_dir() -> Path:
     if (checkout / "data" / "README.md").exists() and (checkout / "pyproject.toml").exists():
         return checkout / "data"
     return Path.home() / ".cache" / "alexnet-book"
+
+
+def describe_folder(path: Path) -> str:
+    """A folder as a reader would name it: the checkout's ``data/`` by that name, a folder in the
+    home directory from ``~``, any other folder by its full path. Messages name data folders this
+    way, so that a rendered page shows no path of the machine that built it."""
+    path = Path(path)
+    checkout = Path(__file__).resolve().parents[2]
+    try:
+        inside = path.resolve().relative_to(checkout / "data")
+    except ValueError:
+        pass
+    else:
+        if cache_dir() == checkout / "data":
+            return f"the book's {Path('data', inside).as_posix()}/ folder"
+    try:
+        return f"~/{path.relative_to(Path.home()).as_posix()}"
+    except ValueError:
+        return str(path)
+
+
+def _where(roots: list[Path]) -> str:
+    return ", ".join(describe_folder(r) for r in roots)
 
 
 def search_roots(root: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -350,7 +374,7 @@ def load_cifar10(
         found = _find_cifar(folder, split)
         if found is not None:
             return found
-    where = ", ".join(str(r) for r in roots)
+    where = _where(roots)
     if not download_ok:
         raise DataNotFound(
             f"CIFAR-10 is not in {where}. Set {ENV_VAR} to a folder that holds cifar-10-batches-py/ "
@@ -397,7 +421,7 @@ def _image_release(folder_name: str, url: str, sha256: str, size: int, name: str
         if (folder / archive_name).is_file():
             _extract(folder / archive_name, folder, sha256, name, finish)
             return folder / folder_name
-    where = ", ".join(str(r) for r in roots)
+    where = _where(roots)
     if not download_ok:
         raise DataNotFound(f"{name} is not in {where}. Set {ENV_VAR} to a folder that holds {folder_name}/ or "
                            f"{archive_name}, or allow the download ({size / 1e6:,.0f} MB; download_ok=True).")
@@ -447,7 +471,7 @@ def load_imagenette(size: str = "160", *, root: str | os.PathLike[str] | None = 
             if (folder / IMAGENETTE_224 / "train").is_dir() and (folder / IMAGENETTE_224 / "val").is_dir():
                 return folder / IMAGENETTE_224
         raise DataNotFound(f"Imagenette's 224 px copy ({IMAGENETTE_224}/) is not in "
-                           f"{', '.join(str(r) for r in roots)}, and it has no download. Set {ENV_VAR} to a folder "
+                           f"{_where(roots)}, and it has no download. Set {ENV_VAR} to a folder "
                            f"that holds {IMAGENETTE_224}/, or use an official release: size '160', '320' or 'full'.")
     if size not in IMAGENETTE:
         raise ValueError(f"size must be one of {sorted([*IMAGENETTE, '224'])}, got {size!r}")
@@ -586,7 +610,7 @@ def load_imagenet_samples(root: str | os.PathLike[str] | None = None, *, limit: 
             return PhotoSet(images, np.array([int(r["class_index"]) for r in rows]),
                             tuple(r["class_name"].replace("_", " ") for r in rows),
                             f"{len(images)} ImageNet photographs from {table.parent.name}/")
-    where = ", ".join(str(r) for r in roots)
+    where = _where(roots)
     if not fallback_ok:
         raise DataNotFound(f"imagenet_samples/labels.csv is not in {where}. Set {ENV_VAR} to the folder that "
                            "holds imagenet_samples/ (a folder of JPEG photos with a labels.csv of "

@@ -56,7 +56,7 @@ def find_torchvision_weights(root: str | os.PathLike[str] | None = None, *, down
                 )
             return path
     dest = datasets.cache_dir() / "weights" / TORCHVISION_FILE
-    fix = (f"Download {TORCHVISION_URL} on a machine with a network and put it in {dest.parent} "
+    fix = (f"Download {TORCHVISION_URL} on a machine with a network and put it in {datasets.describe_folder(dest.parent)} "
            f"(or in the folder that {datasets.ENV_VAR} names).")
     if not download:
         raise datasets.DataNotFound(f"torchvision's AlexNet weights are not on this machine. {fix}")
