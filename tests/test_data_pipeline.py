@@ -222,6 +222,10 @@ def test_ten_crop_probabilities_average_the_softmax():
     got = evaluate.ten_crop_probabilities(model, images, 4, batch=1)
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(got.sum(1), torch.ones(2))
+    views = evaluate.view_probabilities(model, images, 4, batch=1)
+    assert views.shape == (10, 2, 5)
+    torch.testing.assert_close(views.mean(0), expected)
+    torch.testing.assert_close(views[4], evaluate.centre_crop_probabilities(model, images, 4))  # index 4: the centre
 
 
 def test_confusion_and_per_class_error():

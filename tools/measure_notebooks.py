@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from compute_badges import code_hash  # noqa: E402  (the pages compare this same hash)
 RESULTS = ROOT / "book" / "compute_budget.json"
+SLOW_CELL = 5  # seconds: cells at least this long are listed by number, to show where a chapter's time goes
 CELL_LIMIT = 100  # seconds: a cell a third of the build's 600 s limit on a good day fails on a bad one
 
 
@@ -86,20 +87,23 @@ def measure(path: Path, profile: str, timeout: int = 1200) -> dict[str, object]:
         sampler = threading.Thread(target=sample, args=(pid,), daemon=True)
         sampler.start()
         start = time.perf_counter()
-        longest, longest_cell = 0.0, None
+        longest, longest_cell, slow = 0.0, None, {}
         try:
             for index, cell in enumerate(nb.cells):
                 began = time.perf_counter()
                 client.execute_cell(cell, index)
-                if time.perf_counter() - began > longest:
-                    longest, longest_cell = time.perf_counter() - began, index
+                took = time.perf_counter() - began
+                if took > longest:
+                    longest, longest_cell = took, index
+                if took >= SLOW_CELL:
+                    slow[str(index)] = round(took, 1)
         finally:
             seconds = time.perf_counter() - start
             stop.set()
             sampler.join()
     result = {"seconds": round(seconds, 1), "peak_mib": round(peak / 2**20), "code": code_hash(nb),
               "date": datetime.date.today().isoformat(), "longest_cell_seconds": round(longest, 1),
-              "longest_cell": longest_cell}
+              "longest_cell": longest_cell, "slow_cells": slow}
     if gpu:
         result["peak_gpu_mib"] = peak_gpu
     return result

@@ -33,7 +33,7 @@ from .run_data import build_data, crop_size, image_folder_root, square_size
 # topk_error, per_class_error and confusion_matrix live in alexnet_lib.metrics; they are
 # named here too, where the paper's evaluation is (``alexnet_lib.evaluate.topk_error``).
 __all__ = ["centre_crop_probabilities", "confusion_matrix", "evaluate_model", "main", "per_class_error", "ten_crop",
-           "ten_crop_probabilities", "topk_error"]
+           "ten_crop_probabilities", "topk_error", "view_probabilities"]
 
 
 def ten_crop(images, size: int):
@@ -58,18 +58,28 @@ def _softmax(model, view, batch: int | None, prepare):
     return torch.cat([model(prepare(c) if prepare else c).float().softmax(dim=1) for c in chunks])
 
 
-def ten_crop_probabilities(model, images, size: int, batch: int | None = None, prepare=None):
-    """The model's softmax averaged over the ten patches of :func:`ten_crop` (the paper's testing).
+def view_probabilities(model, images, size: int, batch: int | None = None, prepare=None):
+    """The model's softmax on each of the ten patches of :func:`ten_crop`, kept apart.
 
     ``images`` is ``(N, 3, H, W)``: already normalised, or anything that ``prepare`` turns
     into the model's input patch by patch (``uint8`` images and a function that normalises
-    them, say). Returns ``(N, classes)`` probabilities. The model is put in eval mode and
-    gradients are off.
+    them, say). Returns ``(10, N, classes)`` probabilities in :func:`ten_crop`'s order (index 4
+    is the central patch, the one view of :func:`centre_crop_probabilities`), so that any
+    choice of views can be averaged without running the network again. The model is put in
+    eval mode and gradients are off.
     """
     model.eval()
     crops = ten_crop(images, size)  # (10, N, 3, s, s)
     with torch.no_grad():
-        return sum(_softmax(model, view, batch, prepare) for view in crops) / len(crops)
+        return torch.stack([_softmax(model, view, batch, prepare) for view in crops])
+
+
+def ten_crop_probabilities(model, images, size: int, batch: int | None = None, prepare=None):
+    """The model's softmax averaged over the ten patches of :func:`ten_crop` (the paper's testing).
+
+    Arguments as for :func:`view_probabilities`; returns ``(N, classes)`` probabilities.
+    """
+    return view_probabilities(model, images, size, batch, prepare).mean(dim=0)
 
 
 def centre_crop_probabilities(model, images, size: int, batch: int | None = None, prepare=None):
