@@ -131,6 +131,7 @@ test-browser: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m alexnet_lib.bench conv
+	$(BIN)/python -m alexnet_lib.bench stages
 	$(BIN)/python -m alexnet_lib.bench data
 	$(BIN)/python -m alexnet_lib.bench train
 

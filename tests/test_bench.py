@@ -57,3 +57,35 @@ def test_bad_arguments():
         bench.main([])
     with pytest.raises(SystemExit):
         bench.main(["conv", "--algorithms", "im2col,magic"])
+
+
+def test_stage_times_add_up_to_the_whole():
+    import time
+
+    def run(mark):
+        time.sleep(0.02)
+        mark("first")
+        time.sleep(0.01)
+        mark("second")
+
+    times = bench.stage_times(run, repeats=2, warmup=0, settle=0.0)
+    assert list(times) == ["first", "second", "whole"]
+    assert times["first"] > times["second"] > 0
+    assert times["first"] + times["second"] == pytest.approx(times["whole"], rel=0.2)
+
+
+def test_stages_benchmark(capsys):
+    assert bench.main(["stages", "--batch", "1", "--repeats", "1", "--settle", "0", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["layer"]["name"] == "conv3" and set(result["seconds"]) == {"im2col", "winograd4"}
+    wino = result["seconds"]["winograd4"]
+    assert list(wino) == ["padding", "copying the input into tiles", "transforming the input tiles",
+                          "transforming the kernels", "the multiplications", "transforming the output tiles",
+                          "putting the output tiles together", "the rest (the bias, a last copy)", "whole"]
+    assert "copying the input into columns" in result["seconds"]["im2col"]
+    assert result["multiplications"]["im2col"] > result["multiplications"]["winograd4"]
+    bench.main(["stages", "--batch", "1", "--repeats", "1", "--settle", "0"])
+    assert "the multiplications" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bench.main(["stages", "--layer", "conv1"])
+    assert "3x3 layers" in capsys.readouterr().err

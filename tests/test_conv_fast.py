@@ -178,3 +178,13 @@ def test_multiplications_counted():
     assert conv.multiplications("winograd", conv3, m=4) == 384 * 256 * 4 * 4 * 36  # 16 tiles of 4x4
     # the minimal counts per tile: 2.25 and 4 times fewer than direct, before the ragged last tiles
     assert 9 * 4 / 16 == 2.25 and 9 * 16 / 36 == 4
+
+
+def test_stage_marks_change_nothing_but_name_the_stages():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 4, 7, 7)), rng.standard_normal((6, 4, 3, 3))
+    for fn in (conv.conv2d_im2col, conv.conv2d_winograd):
+        names = []
+        with_marks = fn(x, w, padding=1, stages=names.append)
+        np.testing.assert_array_equal(with_marks, fn(x, w, padding=1))
+        assert "the multiplications" in names and names[-1] == "the rest (the bias, a last copy)"

@@ -247,6 +247,7 @@ def test_data_benchmark_json(tmp_path, capsys):
                        "--batch", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["images"] == 6 and result["ratio"] > 0 and set(result["images_per_second"]) == {"classic", "ours"}
+    assert (result["passes"], result["repeats"]) == (1, 1)  # the conditions travel with the numbers
 
 
 def test_data_benchmark_without_images(tmp_path, capsys):

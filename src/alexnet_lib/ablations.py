@@ -12,8 +12,8 @@ dropout masks). Seed ``i`` gives every experiment the same random numbers, so ea
 experiment is compared with the baseline seed by seed (a paired comparison), and each
 difference comes with a confidence interval from Student's t distribution.
 
-``python -m alexnet_lib.ablations --seeds 3 --epochs 10`` trains them all (about 50 minutes
-on two CPU cores), reusing finished runs from the book's cache, measures the baseline's
+``python -m alexnet_lib.ablations --seeds 3 --epochs 10`` trains them all (about an hour
+on two CPU cores: 57 minutes of training, recorded), reusing finished runs from the book's cache, measures the baseline's
 seeds averaged together (an ensemble, as the paper's "5 CNNs"), and writes the results to
 ``alexnet_lib/results/ablations.json``, which Chapter 10 reads.
 """

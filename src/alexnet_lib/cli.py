@@ -11,7 +11,7 @@ import argparse
 
 from .config import DATASETS, IMAGENETTE_SIZES, MODELS, RECIPES, SCHEDULES, Config
 
-__all__ = ["DESCRIPTION", "parse_args"]
+__all__ = ["DESCRIPTION", "build_parser", "parse_args"]
 
 DESCRIPTION = """Train AlexNet: ``python -m alexnet_lib.train`` (also installed as ``alexnet-train``).
 
@@ -47,6 +47,12 @@ Examples::
 
 def parse_args(argv: list[str] | None = None) -> Config:
     """The settings that the command line ``argv`` (default: ``sys.argv[1:]``) asks for."""
+    return Config(**vars(build_parser().parse_args(argv)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: a flag for every setting of :class:`~alexnet_lib.config.Config`,
+    with its default (``build_parser().format_help()`` is what ``--help`` prints)."""
     parser = argparse.ArgumentParser(prog="alexnet-train", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     d = Config()
@@ -117,5 +123,4 @@ def parse_args(argv: list[str] | None = None) -> Config:
                           help="train on the central patch, no random patches or flips")
     switches.add_argument("--lighting", type=float, default=d.lighting,
                           help="the paper's PCA colour augmentation with this standard deviation (0.1 in the paper)")
-    args = parser.parse_args(argv)
-    return Config(**vars(args))
+    return parser

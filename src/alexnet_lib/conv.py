@@ -20,6 +20,8 @@ not fit the input evenly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .layers import local_response_norm, max_pool2d
@@ -42,6 +44,10 @@ __all__ = [
     "pad2d",
     "winograd_matrices",
 ]
+
+
+def _no_stages(name: str) -> None:
+    """The default of ``stages``: nobody is timing the stages."""
 
 
 def pad2d(x: np.ndarray, padding: IntPair) -> np.ndarray:
@@ -265,12 +271,16 @@ def conv2d_im2col(
     groups: int = 1,
     *,
     floor: bool = False,
+    stages: Callable[[str], None] | None = None,
 ) -> np.ndarray:
     """A convolution layer as one matrix multiplication per group (Chapter 2).
 
     Same arguments, result and errors as :func:`conv2d_naive`; each group is
     ``w_g.reshape(C_out / groups, -1) @ cols_g``, where ``cols`` comes from :func:`im2col`.
+    ``stages``, if given, is called with each stage's name as the stage ends, so that a
+    clock can say where the time goes (``alexnet_lib.bench.timing.stage_times``).
     """
+    mark = stages or _no_stages
     x = np.asarray(x)
     w = np.asarray(w)
     _check_conv_args(x, w, b, groups)
@@ -279,16 +289,20 @@ def conv2d_im2col(
     o_per_group = c_out // groups
     rows_per_group = c_per_group * kh * kw
     cols, (out_h, out_w) = im2col(x, (kh, kw), stride, padding, floor=floor)
+    mark("copying the input into columns")
     dtype = np.result_type(x, w, np.float32)
     out = np.empty((c_out, n * out_h * out_w), dtype=dtype)
     for g in range(groups):
         w_g = w[g * o_per_group : (g + 1) * o_per_group].reshape(o_per_group, rows_per_group)
         cols_g = cols[g * rows_per_group : (g + 1) * rows_per_group]
         np.matmul(w_g, cols_g, out=out[g * o_per_group : (g + 1) * o_per_group])
+    mark("the multiplications")
     if b is not None:
         out += np.asarray(b, dtype=dtype)[:, None]
     # rows are filters, columns (n, i, j): bring the batch axis back to the front
-    return np.ascontiguousarray(out.reshape(c_out, n, out_h, out_w).transpose(1, 0, 2, 3))
+    out = np.ascontiguousarray(out.reshape(c_out, n, out_h, out_w).transpose(1, 0, 2, 3))
+    mark("the rest (the bias, a last copy)")
+    return out
 
 
 def conv2d_backward(
@@ -372,7 +386,8 @@ def winograd_matrices(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def conv2d_winograd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: IntPair = 1,
-                    padding: IntPair = 0, groups: int = 1, *, m: int = 4) -> np.ndarray:
+                    padding: IntPair = 0, groups: int = 1, *, m: int = 4,
+                    stages: Callable[[str], None] | None = None) -> np.ndarray:
     """A 3x3, stride-1 convolution layer with Winograd's F(m x m, 3 x 3): the same result as
     :func:`conv2d_im2col` (to rounding), with ``(m + 2)^2 / (9 m^2)`` of its multiplications.
 
@@ -383,8 +398,9 @@ def conv2d_winograd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, s
     summed by one matrix product per group, filters x channels times channels x tiles,
     which is where nearly all the multiplications are; the outputs are transformed back
     and the tiles put together. Raises for other kernel sizes or strides, naming the
-    function that handles them.
+    function that handles them. ``stages`` as in :func:`conv2d_im2col`.
     """
+    mark = stages or _no_stages
     x = np.asarray(x)
     w = np.asarray(w)
     _check_conv_args(x, w, b, groups)
@@ -403,31 +419,39 @@ def conv2d_winograd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, s
     tiles_h, tiles_w = -(-out_h // m), -(-out_w // m)
     # zeros below and to the right so that every tile is whole
     xp = np.pad(xp, ((0, 0), (0, 0), (0, tiles_h * m + 2 - h), (0, tiles_w * m + 2 - wd))).astype(dtype, copy=False)
+    mark("padding")
     p = n * tiles_h * tiles_w  # tiles per channel
     # tiles[i * a + j] holds pixel (i, j) of every tile: (a*a, C, P), one strided copy per position
     tiles = np.empty((a * a, c_in, n, tiles_h, tiles_w), dtype=dtype)
     for i in range(a):
         for j in range(a):
             tiles[i * a + j] = xp[:, :, i:i + tiles_h * m:m, j:j + tiles_w * m:m].transpose(1, 0, 2, 3)
+    mark("copying the input into tiles")
     # V = BT d BT^T for every tile at once: kron(BT, BT) times the flattened tiles
     v = (np.kron(bt, bt).astype(dtype) @ tiles.reshape(a * a, c_in * p)).reshape(a * a, c_in, p)
+    mark("transforming the input tiles")
     c_out, c_per_group = w.shape[:2]
     o_per_group = c_out // groups
     # U = G g G^T for every kernel: the flattened kernels times kron(G, G)^T, one matrix product
     u = (w.reshape(c_out * c_per_group, 9).astype(np.float64) @ np.kron(g, g).T).astype(dtype)
     u = np.ascontiguousarray(u.T.reshape(a * a, c_out, c_per_group))
+    mark("transforming the kernels")
     products = np.empty((a * a, c_out, p), dtype=dtype)
     for k in range(groups):
         o, c = slice(k * o_per_group, (k + 1) * o_per_group), slice(k * c_per_group, (k + 1) * c_per_group)
         np.matmul(u[:, o], v[:, c], out=products[:, o])  # (a*a) products of (O_g x C_g) @ (C_g x P)
+    mark("the multiplications")
     y = (np.kron(at, at).astype(dtype) @ products.reshape(a * a, c_out * p)).reshape(m, m, c_out, n, tiles_h, tiles_w)
+    mark("transforming the output tiles")
     out = np.empty((n, c_out, tiles_h * m, tiles_w * m), dtype=dtype)
     for i in range(m):
         for j in range(m):
             out[:, :, i::m, j::m] = y[i, j].transpose(1, 0, 2, 3)
+    mark("putting the output tiles together")
     out = np.ascontiguousarray(out[:, :, :out_h, :out_w])
     if b is not None:
         out += np.asarray(b, dtype=dtype)[None, :, None, None]
+    mark("the rest (the bias, a last copy)")
     return out
 
 

@@ -1,7 +1,8 @@
-"""The benchmarks' command line: ``python -m alexnet_lib.bench conv|data|train [--json]``.
+"""The benchmarks' command line: ``python -m alexnet_lib.bench conv|stages|data|train [--json]``.
 
 Benchmarks print numbers; speed targets are checked by measuring, not by timed tests.
 ``conv`` times the library's convolutions against PyTorch's on AlexNet's five layers,
+``stages`` where the time of one 3x3 layer goes in im2col and in Winograd's algorithm,
 ``data`` the data pipeline against PyTorch's ImageNet example, ``train`` training steps
 of the trainer against a classic loop. ``--json`` prints machine-readable results.
 """
@@ -12,7 +13,7 @@ import argparse
 import json
 
 from ..config import TrainError
-from .conv import ALGORITHMS, bench_conv, format_conv
+from .conv import ALGORITHMS, bench_conv, bench_stages, format_conv, format_stages
 from .data import bench_data, format_data
 from .train import TRAIN_MODES, bench_train, format_train
 
@@ -32,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     p_conv.add_argument("--algorithms", default=",".join(ALGORITHMS),
                         help=f"the library's forwards to time, from {','.join(ALGORITHMS)}")
     p_conv.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p_stages = sub.add_parser("stages", help="where one 3x3 layer's time goes: im2col's and Winograd's stages")
+    p_stages.add_argument("--layer", default="conv3", help="conv3, conv4 or conv5 (default conv3)")
+    p_stages.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p_stages.add_argument("--repeats", type=int, default=5, help="timed runs per algorithm (default 5)")
+    p_stages.add_argument("--threads", type=int, default=None, help="threads for numpy (default: all CPUs)")
+    p_stages.add_argument("--settle", type=float, default=0.2, help="seconds of rest before each run (default 0.2)")
+    p_stages.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p_data = sub.add_parser("data", help="training data pipeline: ours vs PyTorch's ImageNet example")
     p_data.add_argument("--images", default=None,
                         help="folder of JPEG photos, or of class folders of them (default: imagenet_samples)")
@@ -69,6 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, ValueError, TrainError) as err:
             parser.error(str(err))
         print(json.dumps(result, indent=2) if args.json else format_train(result))
+        return 0
+    if args.benchmark == "stages":
+        if args.batch < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1) or args.settle < 0:
+            parser.error("--batch, --repeats and --threads must be positive, --settle at least 0")
+        try:
+            result = bench_stages(args.layer, batch=args.batch, repeats=args.repeats, threads=args.threads,
+                                  settle=args.settle)
+        except ValueError as err:
+            parser.error(str(err))
+        print(json.dumps(result, indent=2) if args.json else format_stages(result))
         return 0
     if args.benchmark == "data":
         if args.batch < 1 or args.repeats < 1 or args.passes < 1 or args.workers < 0:

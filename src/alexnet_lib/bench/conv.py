@@ -24,9 +24,10 @@ from threadpoolctl import threadpool_limits
 
 from ..conv import conv2d_backward, conv2d_fft, conv2d_im2col, conv2d_naive, conv2d_winograd, multiplications
 from ..machine import describe
-from .timing import median_interleaved
+from .timing import median_interleaved, stage_times
 
-__all__ = ["ALEXNET_CONV_LAYERS", "ALGORITHMS", "SMALL_LAYER", "TARGETS", "ConvLayer", "bench_conv", "format_conv"]
+__all__ = ["ALEXNET_CONV_LAYERS", "ALGORITHMS", "SMALL_LAYER", "TARGETS", "ConvLayer", "bench_conv", "bench_stages", "format_conv",
+           "format_stages"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,56 @@ def bench_conv(
         return _bench_conv(batch, repeats, threads, small_repeats, settle, algorithms, strided_fft)
     finally:
         torch.set_num_threads(previous_threads)
+
+
+def bench_stages(layer: str = "conv3", batch: int = 32, repeats: int = 5, threads: int | None = None,
+                 settle: float = 0.2) -> dict[str, Any]:
+    """Where the time of one layer's forward goes: im2col's and Winograd F(4x4, 3x3)'s stages.
+
+    Each algorithm runs on the same random batch ``repeats`` times (after one untimed run),
+    with its stages timed through the ``stages=`` argument of :func:`~alexnet_lib.conv.conv2d_im2col`
+    and :func:`~alexnet_lib.conv.conv2d_winograd`; medians in seconds. ``layer`` is one of
+    AlexNet's 3x3 layers (conv3, conv4, conv5), where Winograd's algorithm applies.
+    """
+    by_name = {spec.name: spec for spec in ALEXNET_CONV_LAYERS}
+    if layer not in by_name or _algorithm("winograd4", by_name[layer]) is None:
+        raise ValueError(f"layer must be one of AlexNet's 3x3 layers (conv3, conv4, conv5), got {layer!r}")
+    spec = by_name[layer]
+    threads = threads or os.cpu_count() or 1
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(spec.x_shape(batch), dtype=np.float32)
+    w = rng.standard_normal(spec.w_shape(), dtype=np.float32) * 0.01
+    b = np.zeros(spec.out_channels, dtype=np.float32)
+    args = {"stride": spec.stride, "padding": spec.padding, "groups": spec.groups}
+    with threadpool_limits(limits=threads):
+        stages = {
+            "im2col": stage_times(lambda mark: conv2d_im2col(x, w, b, **args, stages=mark), repeats, settle=settle),
+            "winograd4": stage_times(lambda mark: conv2d_winograd(x, w, b, **args, m=4, stages=mark), repeats,
+                                     settle=settle),
+        }
+    return {"benchmark": "conv stages", "machine": describe(threads), "layer": asdict(spec), "batch": batch,
+            "repeats": repeats, "seconds": stages,
+            "multiplications": {name: _multiplications(name, spec, batch) for name in stages}}
+
+
+# the stages of conv2d_im2col and conv2d_winograd, in the order the table shows them
+STAGE_ORDER = ("padding", "copying the input into columns", "copying the input into tiles",
+               "transforming the input tiles", "transforming the kernels", "the multiplications",
+               "transforming the output tiles", "putting the output tiles together", "the rest (the bias, a last copy)")
+
+
+def format_stages(result: dict[str, Any]) -> str:
+    """The stage table as text: milliseconds per stage, one column per algorithm."""
+    columns = list(result["seconds"])
+    found = {name for column in columns for name in result["seconds"][column]} - {"whole"}
+    names = [n for n in STAGE_ORDER if n in found] + sorted(found - set(STAGE_ORDER))
+    title = (f"{result['layer']['name']}, batch {result['batch']}, medians of {result['repeats']} runs, "
+             f"milliseconds ({result['machine']['processor']}, {result['machine']['threads']} threads)")
+    lines = [title, f"{'stage':36s}" + "".join(f"{c:>11s}" for c in columns)]
+    for name in [*names, "whole"]:
+        cells = [result["seconds"][c].get(name) for c in columns]
+        lines.append(f"{name:36s}" + "".join(f"{1000 * v:11.1f}" if v is not None else f"{'':>11s}" for v in cells))
+    return "\n".join(lines)
 
 
 TARGETS = {"ratio_fwd_at_most": 1.5, "ratio_fwd_bwd_at_most": 2.5, "naive_over_im2col_at_least": 100,

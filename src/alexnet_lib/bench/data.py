@@ -123,6 +123,8 @@ def bench_data(images: str | os.PathLike[str] | None = None, workers: int = 2, b
         "workers": workers,
         "batch": batch,
         "images_per_run": len(files),
+        "passes": passes,
+        "repeats": repeats,
         "images_per_second": {k: round(v, 1) for k, v in per_second.items()},
         "ratio": round(ratio, 2),
         "target": 1.5,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import defaultdict
 from collections.abc import Callable
 
-__all__ = ["median_interleaved"]
+__all__ = ["median_interleaved", "stage_times"]
 
 
 def median_interleaved(
@@ -30,3 +31,36 @@ def median_interleaved(
             fn()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def stage_times(run: Callable[[Callable[[str], None]], object], repeats: int, warmup: int = 1,
+                settle: float = 0.2) -> dict[str, float]:
+    """Median seconds of each stage of ``run``, and of the whole, over ``repeats`` runs.
+
+    ``run(mark)`` does the work and calls ``mark(name)`` as each stage ends (the library's
+    convolutions take it as ``stages=``); a stage's time is the time since the previous
+    mark. The stages keep the order of the first run; ``"whole"`` is the whole run.
+    """
+    samples: dict[str, list[float]] = defaultdict(list)
+    for index in range(warmup + repeats):
+        time.sleep(settle)
+        clock = _StageClock()
+        run(clock.mark)
+        if index >= warmup:
+            for name, seconds in clock.seconds.items():
+                samples[name].append(seconds)
+            samples["whole"].append(time.perf_counter() - clock.start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+class _StageClock:
+    """Seconds per named stage of one run: ``mark(name)`` ends a stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.start = self.last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] += now - self.last
+        self.last = now
