@@ -374,7 +374,7 @@ def test_cifar_location_names_the_file_without_reading_it(tmp_path, no_cache):
 
 
 def test_messages_name_data_folders_without_the_machines_paths(monkeypatch, tmp_path):
-    checkout_data = Path(datasets.__file__).resolve().parents[2] / "data"
+    checkout_data = datasets.CHECKOUT_DATA
     monkeypatch.setattr(datasets, "cache_dir", lambda: checkout_data)
     assert datasets.describe_folder(checkout_data) == "the book's data/ folder"
     assert datasets.describe_folder(checkout_data / "weights") == "the book's data/weights/ folder"

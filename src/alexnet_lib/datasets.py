@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from .profiles import progress_bars_off
 
 __all__ = [
+    "CHECKOUT_DATA",
     "ArrayDataset",
     "ChecksumMismatch",
     "DataNotFound",
@@ -46,12 +47,12 @@ __all__ = [
     "describe_folder",
     "download",
     "file_sha256",
-    "load_cifar10",
     "find_imagenette",
+    "load_cifar10",
     "load_digits",
+    "load_imagenet_samples",
     "load_imagenette",
     "readable",
-    "load_imagenet_samples",
     "search_roots",
     "sort_imagenet_val",
     "synthetic_images",
@@ -107,11 +108,14 @@ class ArrayDataset:
         return ArrayDataset(self.images[index], self.labels[index], self.class_names, f"{self.source}, {n} of them")
 
 
+# ``data/`` of the book's checkout, where the library runs from one (see :func:`cache_dir`)
+CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
 def cache_dir() -> Path:
     """The book's download cache: ``data/`` in a checkout, else ``~/.cache/alexnet-book``."""
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "data" / "README.md").exists() and (checkout / "pyproject.toml").exists():
-        return checkout / "data"
+    if (CHECKOUT_DATA / "README.md").exists() and (CHECKOUT_DATA.parent / "pyproject.toml").exists():
+        return CHECKOUT_DATA
     return Path.home() / ".cache" / "alexnet-book"
 
 
@@ -120,13 +124,12 @@ def describe_folder(path: Path) -> str:
     home directory from ``~``, any other folder by its full path. Messages name data folders this
     way, so that a rendered page shows no path of the machine that built it."""
     path = Path(path)
-    checkout = Path(__file__).resolve().parents[2]
     try:
-        inside = path.resolve().relative_to(checkout / "data")
+        inside = path.resolve().relative_to(CHECKOUT_DATA)
     except ValueError:
         pass
     else:
-        if cache_dir() == checkout / "data":
+        if cache_dir() == CHECKOUT_DATA:
             return f"the book's {Path('data', inside).as_posix()}/ folder"
     try:
         return f"~/{path.relative_to(Path.home()).as_posix()}"

@@ -78,9 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(err))
         print(json.dumps(result, indent=2) if args.json else format_train(result))
         return 0
+    if args.benchmark in ("conv", "stages") and (args.batch < 1 or args.repeats < 1 or args.settle < 0
+                                                 or (args.threads is not None and args.threads < 1)):
+        parser.error("--batch, --repeats and --threads must be positive, --settle at least 0")
     if args.benchmark == "stages":
-        if args.batch < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1) or args.settle < 0:
-            parser.error("--batch, --repeats and --threads must be positive, --settle at least 0")
         try:
             result = bench_stages(args.layer, batch=args.batch, repeats=args.repeats, threads=args.threads,
                                   settle=args.settle)
@@ -98,8 +99,6 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(err))
         print(json.dumps(result, indent=2) if args.json else format_data(result))
         return 0
-    if args.batch < 1 or args.repeats < 1 or (args.threads is not None and args.threads < 1) or args.settle < 0:
-        parser.error("--batch, --repeats and --threads must be positive, --settle at least 0")
     try:
         result = bench_conv(batch=args.batch, repeats=args.repeats, threads=args.threads, settle=args.settle,
                             algorithms=tuple(args.algorithms.split(",")))

@@ -26,8 +26,8 @@ from ..conv import conv2d_backward, conv2d_fft, conv2d_im2col, conv2d_naive, con
 from ..machine import describe
 from .timing import median_interleaved, stage_times
 
-__all__ = ["ALEXNET_CONV_LAYERS", "ALGORITHMS", "SMALL_LAYER", "TARGETS", "ConvLayer", "bench_conv", "bench_stages", "format_conv",
-           "format_stages"]
+__all__ = ["ALEXNET_CONV_LAYERS", "ALGORITHMS", "SMALL_LAYER", "TARGETS", "ConvLayer", "bench_conv", "bench_stages",
+           "format_conv", "format_stages"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,14 @@ class ConvLayer:
     @property
     def out_size(self) -> int:
         return (self.size + 2 * self.padding - self.kernel) // self.stride + 1
+
+    def random_inputs(self, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+        """A random float32 batch, weights of the scale 0.01 and zero biases for this layer, and
+        the layer's ``stride``, ``padding`` and ``groups`` as keyword arguments."""
+        x = rng.standard_normal(self.x_shape(batch), dtype=np.float32)
+        w = rng.standard_normal(self.w_shape(), dtype=np.float32) * 0.01
+        b = np.zeros(self.out_channels, dtype=np.float32)
+        return x, w, b, {"stride": self.stride, "padding": self.padding, "groups": self.groups}
 
     def macs(self, batch: int) -> int:
         """Multiply-adds of the forward pass."""
@@ -138,11 +146,7 @@ def bench_stages(layer: str = "conv3", batch: int = 32, repeats: int = 5, thread
         raise ValueError(f"layer must be one of AlexNet's 3x3 layers (conv3, conv4, conv5), got {layer!r}")
     spec = by_name[layer]
     threads = threads or os.cpu_count() or 1
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(spec.x_shape(batch), dtype=np.float32)
-    w = rng.standard_normal(spec.w_shape(), dtype=np.float32) * 0.01
-    b = np.zeros(spec.out_channels, dtype=np.float32)
-    args = {"stride": spec.stride, "padding": spec.padding, "groups": spec.groups}
+    x, w, b, args = spec.random_inputs(batch, np.random.default_rng(0))
     with threadpool_limits(limits=threads):
         stages = {
             "im2col": stage_times(lambda mark: conv2d_im2col(x, w, b, **args, stages=mark), repeats, settle=settle),
@@ -184,10 +188,7 @@ def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, sett
     layers = []
     with threadpool_limits(limits=threads):
         for layer in ALEXNET_CONV_LAYERS:
-            x = rng.standard_normal(layer.x_shape(batch), dtype=np.float32)
-            w = rng.standard_normal(layer.w_shape(), dtype=np.float32) * 0.01
-            b = np.zeros(layer.out_channels, dtype=np.float32)
-            args = dict(stride=layer.stride, padding=layer.padding, groups=layer.groups)
+            x, w, b, args = layer.random_inputs(batch, rng)
             out_shape = (batch, layer.out_channels, layer.out_size, layer.out_size)
             dout = rng.standard_normal(out_shape, dtype=np.float32)
             xt, wt, bt, dt = (torch.from_numpy(a) for a in (x, w, b, dout))
