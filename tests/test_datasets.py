@@ -379,8 +379,14 @@ def test_messages_name_data_folders_without_the_machines_paths(monkeypatch, tmp_
     assert datasets.describe_folder(checkout_data) == "the book's data/ folder"
     assert datasets.describe_folder(checkout_data / "weights") == "the book's data/weights/ folder"
     assert datasets.describe_folder(Path.home() / ".cache" / "alexnet-book") == "~/.cache/alexnet-book"
-    assert datasets.describe_folder(tmp_path) == str(tmp_path)  # a folder the reader chose: in full
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    assert datasets.describe_folder(tmp_path) == str(tmp_path)  # a folder the reader chose: in full
+    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path))  # a folder the environment chose: by name
+    assert datasets.describe_folder(tmp_path) == "$ALEXNET_DATA_DIR"
+    with pytest.raises(DataNotFound) as err:
+        datasets.load_imagenette("160", download_ok=False)
+    assert "$ALEXNET_DATA_DIR" in str(err.value) and str(tmp_path) not in str(err.value)
+    monkeypatch.delenv(datasets.ENV_VAR)
     assert not (checkout_data / "tiny-imagenet-200").exists()
     with pytest.raises(DataNotFound) as err:
         datasets.load_tiny_imagenet(download_ok=False)

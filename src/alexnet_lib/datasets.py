@@ -120,10 +120,14 @@ def cache_dir() -> Path:
 
 
 def describe_folder(path: Path) -> str:
-    """A folder as a reader would name it: the checkout's ``data/`` by that name, a folder in the
-    home directory from ``~``, any other folder by its full path. Messages name data folders this
-    way, so that a rendered page shows no path of the machine that built it."""
+    """A folder as a reader would name it: the folder ``ALEXNET_DATA_DIR`` names by the variable
+    (``$ALEXNET_DATA_DIR``), the checkout's ``data/`` by that name, a folder in the home directory
+    from ``~``, any other folder by its full path. Messages name data folders this way, so that a
+    rendered page shows no path of the machine that built it."""
     path = Path(path)
+    chosen = os.environ.get(ENV_VAR)
+    if chosen and path == Path(chosen).expanduser():
+        return f"${ENV_VAR}"
     try:
         inside = path.resolve().relative_to(CHECKOUT_DATA)
     except ValueError:
