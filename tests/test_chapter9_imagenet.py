@@ -59,6 +59,8 @@ def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkey
     nb.cells.insert(0, nbformat.v4.new_code_cell(STAND_IN))
     monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
     monkeypatch.setenv("TQDM_DISABLE", "1")
+    # Its own run cache: `make test` runs this beside the book build, which trains the same runs.
+    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(tmp_path / "cache"))
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(CHAPTER.parent)}}).execute()
 

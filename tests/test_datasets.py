@@ -387,7 +387,23 @@ def test_messages_name_data_folders_without_the_machines_paths(monkeypatch, tmp_
         datasets.load_imagenette("160", download_ok=False)
     assert "$ALEXNET_DATA_DIR" in str(err.value) and str(tmp_path) not in str(err.value)
     monkeypatch.delenv(datasets.ENV_VAR)
+    monkeypatch.setenv(datasets.CACHE_VAR, str(tmp_path / "cache"))
+    assert datasets.describe_folder(tmp_path / "cache") == "$ALEXNET_CACHE_DIR"
     assert not (checkout_data / "tiny-imagenet-200").exists()
     with pytest.raises(DataNotFound) as err:
         datasets.load_tiny_imagenet(download_ok=False)
     assert "the book's data/ folder" in str(err.value) and str(checkout_data) not in str(err.value)
+
+
+def test_the_cache_is_where_alexnet_cache_dir_says(monkeypatch, tmp_path):
+    """Downloads and runs go to ALEXNET_CACHE_DIR where it is set (a Drive folder in Colab, or an
+    isolated folder for a test that runs beside a book build)."""
+    from alexnet_lib import experiments
+    from alexnet_lib.train import Config
+
+    monkeypatch.delenv(datasets.CACHE_VAR, raising=False)
+    assert datasets.cache_dir() in (datasets.CHECKOUT_DATA, Path.home() / ".cache" / "alexnet-book")
+    monkeypatch.setenv(datasets.CACHE_VAR, str(tmp_path / "elsewhere"))
+    assert datasets.cache_dir() == tmp_path / "elsewhere"
+    assert datasets.search_roots()[-1] == tmp_path / "elsewhere"
+    assert experiments.run_folder(Config(dataset="cifar10"), "tiny").parent == tmp_path / "elsewhere" / "runs"

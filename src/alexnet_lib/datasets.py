@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from .profiles import progress_bars_off
 
 __all__ = [
+    "CACHE_VAR",
     "CHECKOUT_DATA",
     "ArrayDataset",
     "ChecksumMismatch",
@@ -59,6 +60,9 @@ __all__ = [
 ]
 
 ENV_VAR = "ALEXNET_DATA_DIR"
+# Where downloads and the chapters' training runs go, when not the default (see cache_dir):
+# in Colab, for example, a Google Drive folder, so that runs outlive the session.
+CACHE_VAR = "ALEXNET_CACHE_DIR"
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
@@ -113,21 +117,27 @@ CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def cache_dir() -> Path:
-    """The book's download cache: ``data/`` in a checkout, else ``~/.cache/alexnet-book``."""
+    """The book's download and run cache: the folder ``ALEXNET_CACHE_DIR`` names where it is set,
+    else ``data/`` in a checkout, else ``~/.cache/alexnet-book``."""
+    chosen = os.environ.get(CACHE_VAR)
+    if chosen:
+        return Path(chosen).expanduser()
     if (CHECKOUT_DATA / "README.md").exists() and (CHECKOUT_DATA.parent / "pyproject.toml").exists():
         return CHECKOUT_DATA
     return Path.home() / ".cache" / "alexnet-book"
 
 
 def describe_folder(path: Path) -> str:
-    """A folder as a reader would name it: the folder ``ALEXNET_DATA_DIR`` names by the variable
-    (``$ALEXNET_DATA_DIR``), the checkout's ``data/`` by that name, a folder in the home directory
-    from ``~``, any other folder by its full path. Messages name data folders this way, so that a
-    rendered page shows no path of the machine that built it."""
+    """A folder as a reader would name it: a folder that ``ALEXNET_DATA_DIR`` or
+    ``ALEXNET_CACHE_DIR`` names by the variable (``$ALEXNET_DATA_DIR``), the checkout's ``data/``
+    by that name, a folder in the home directory from ``~``, any other folder by its full path.
+    Messages name data folders this way, so that a rendered page shows no path of the machine
+    that built it."""
     path = Path(path)
-    chosen = os.environ.get(ENV_VAR)
-    if chosen and path == Path(chosen).expanduser():
-        return f"${ENV_VAR}"
+    for var in (ENV_VAR, CACHE_VAR):
+        chosen = os.environ.get(var)
+        if chosen and path == Path(chosen).expanduser():
+            return f"${var}"
     try:
         inside = path.resolve().relative_to(CHECKOUT_DATA)
     except ValueError:
