@@ -80,20 +80,35 @@ measure: $(INSTALLED)
 
 # Each notebook runs once in the smoke profile: the strict book build executes it, and the
 # outputs it keeps for comparison are compared with that run (tests/test_notebook_outputs.py,
-# nbval's rules). Two chains of stages run side by side (tools/side_by_side; each keeps a core
-# busy only about half of the time): the library's tests, and the book's build, its kept outputs
-# and the gpu paths. The browser tests of the built pages come last, alone.
-TEST_LIBRARY_CHAIN := $(STAGE) library-tests $(BIN)/pytest -q -p no:cacheprovider -m "not browser and not notebooks" tests && \
-	$(STAGE) workflows-lint $(MAKE) --no-print-directory lint-workflows
-TEST_BOOK_CHAIN := $(STAGE) book-build-strict $(MAKE) --no-print-directory test-book && \
-	$(STAGE) notebook-outputs $(MAKE) --no-print-directory test-outputs && \
-	$(STAGE) gpu-paths-on-cpu $(MAKE) --no-print-directory test-gpu-paths
+# nbval's rules). The stages run two at a time (make -j2), in this order of need: the library's
+# tests beside the book's build; then the kept outputs, the gpu paths and the browser tests as
+# the build and a free core allow. Neither of the first two keeps both cores busy (imports,
+# kernels starting, files), so together they take little longer than the longer one alone; the
+# library's tests use one thread each (two processes that each spin two threads on two cores
+# slow each other down by more than twice). Each stage's output is printed whole when it ends.
+TEST_STAGES := stage-library-tests stage-book-build-strict stage-notebook-outputs stage-gpu-paths-on-cpu \
+	stage-workflows-lint stage-browser-setup stage-browser-tests
+.PHONY: $(TEST_STAGES)
 
 test: $(INSTALLED)
-	@tools/side_by_side library '$(TEST_LIBRARY_CHAIN)' book '$(TEST_BOOK_CHAIN)' && \
-	$(STAGE) browser-setup bash tools/ensure_chromium.sh && \
-	$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser ; \
+	@$(MAKE) --no-print-directory -j2 -k --output-sync=target $(TEST_STAGES) ; \
 	rc=$$?; $(STAGE) --summary; exit $$rc
+
+stage-library-tests: $(INSTALLED)
+	@$(STAGE) library-tests env OMP_NUM_THREADS=1 $(BIN)/pytest -q -p no:cacheprovider -m "not browser and not notebooks" tests
+stage-book-build-strict: $(INSTALLED)
+	@$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book
+stage-notebook-outputs: stage-book-build-strict
+	@$(STAGE) notebook-outputs $(MAKE) --no-print-directory test-outputs
+# after the build, so that two runs of the chapters never share the run cache
+stage-gpu-paths-on-cpu: stage-book-build-strict
+	@$(STAGE) gpu-paths-on-cpu $(MAKE) --no-print-directory test-gpu-paths
+stage-workflows-lint: $(INSTALLED)
+	@$(STAGE) workflows-lint $(MAKE) --no-print-directory lint-workflows
+stage-browser-setup:
+	@$(STAGE) browser-setup bash tools/ensure_chromium.sh
+stage-browser-tests: stage-book-build-strict stage-browser-setup
+	@$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser
 
 test-lib: $(INSTALLED)
 	$(BIN)/pytest -q -m "not browser and not notebooks" tests
