@@ -79,9 +79,12 @@ def test_stages_benchmark(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["layer"]["name"] == "conv3" and set(result["seconds"]) == {"im2col", "winograd4"}
     wino = result["seconds"]["winograd4"]
-    assert list(wino) == ["padding", "copying the input into tiles", "transforming the input tiles",
-                          "transforming the kernels", "the multiplications", "transforming the output tiles",
-                          "putting the output tiles together", "the rest (the bias, a last copy)", "whole"]
+    assert list(wino) == ["padding, channels innermost", "copying the input into tiles",
+                          "transforming the input tiles", "transforming the kernels", "the multiplications",
+                          "transforming the output tiles", "putting the output tiles together", "the rest (the bias)",
+                          "whole"]
+    from alexnet_lib.bench.conv import STAGE_ORDER  # the order the table shows: every stage is in it
+    assert set(STAGE_ORDER) >= set(wino) - {"whole"} and set(STAGE_ORDER) >= set(result["seconds"]["im2col"]) - {"whole"}
     assert "copying the input into columns" in result["seconds"]["im2col"]
     assert result["multiplications"]["im2col"] > result["multiplications"]["winograd4"]
     bench.main(["stages", "--batch", "1", "--repeats", "1", "--settle", "0"])

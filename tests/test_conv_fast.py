@@ -187,4 +187,4 @@ def test_stage_marks_change_nothing_but_name_the_stages():
         names = []
         with_marks = fn(x, w, padding=1, stages=names.append)
         np.testing.assert_array_equal(with_marks, fn(x, w, padding=1))
-        assert "the multiplications" in names and names[-1] == "the rest (the bias, a last copy)"
+        assert "the multiplications" in names and names[-1].startswith("the rest (the bias")

@@ -395,10 +395,14 @@ def conv2d_winograd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, s
     tiles and kernels are transformed with small matrices (:func:`winograd_matrices`), done
     for all tiles at once as one matrix product each (``kron(BT, BT)`` on flattened tiles);
     then, for each of the ``(m + 2)^2`` positions of the transformed tile, the channels are
-    summed by one matrix product per group, filters x channels times channels x tiles,
+    summed by one matrix product per group, tiles x channels times channels x filters,
     which is where nearly all the multiplications are; the outputs are transformed back
-    and the tiles put together. Raises for other kernel sizes or strides, naming the
-    function that handles them. ``stages`` as in :func:`conv2d_im2col`.
+    and the tiles put together. The input is first copied with its channels innermost
+    (rows, columns, images, channels), so that every copy of a tile position moves whole
+    rows of ``N x C`` contiguous numbers; with the usual layout (channels before rows) each
+    copy moves runs of a few numbers and costs more than the multiplications. Raises for
+    other kernel sizes or strides, naming the function that handles them. ``stages`` as in
+    :func:`conv2d_im2col`.
     """
     mark = stages or _no_stages
     x = np.asarray(x)
@@ -413,45 +417,47 @@ def conv2d_winograd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, s
     at, g, bt = winograd_matrices(m)
     a = m + 2
     dtype = np.result_type(x, w, np.float32)
-    xp = pad2d(x, padding)
-    n, c_in, h, wd = xp.shape
-    out_h, out_w = output_size(h, 3, dim="height"), output_size(wd, 3, dim="width")
+    ph, pw = pair(padding, "padding")
+    n, c_in, h, wd = x.shape
+    out_h = output_size(h, 3, ph, dim="height")
+    out_w = output_size(wd, 3, pw, dim="width")
     tiles_h, tiles_w = -(-out_h // m), -(-out_w // m)
-    # zeros below and to the right so that every tile is whole
-    xp = np.pad(xp, ((0, 0), (0, 0), (0, tiles_h * m + 2 - h), (0, tiles_w * m + 2 - wd))).astype(dtype, copy=False)
-    mark("padding")
-    p = n * tiles_h * tiles_w  # tiles per channel
-    # tiles[i * a + j] holds pixel (i, j) of every tile: (a*a, C, P), one strided copy per position
-    tiles = np.empty((a * a, c_in, n, tiles_h, tiles_w), dtype=dtype)
+    # one copy: zeros around (the padding, and below and to the right so that every tile is
+    # whole), channels innermost: (rows, columns, images, channels)
+    xp = np.zeros((tiles_h * m + 2, tiles_w * m + 2, n, c_in), dtype=dtype)
+    xp[ph:ph + h, pw:pw + wd] = x.transpose(2, 3, 0, 1)
+    mark("padding, channels innermost")
+    p = tiles_h * tiles_w * n  # tiles per channel
+    # tiles[i, j] holds pixel (i, j) of every tile: (a, a, P, C), one copy of whole rows per position
+    tiles = np.empty((a, a, tiles_h, tiles_w, n, c_in), dtype=dtype)
     for i in range(a):
         for j in range(a):
-            tiles[i * a + j] = xp[:, :, i:i + tiles_h * m:m, j:j + tiles_w * m:m].transpose(1, 0, 2, 3)
+            tiles[i, j] = xp[i:i + tiles_h * m:m, j:j + tiles_w * m:m]
     mark("copying the input into tiles")
     # V = BT d BT^T for every tile at once: kron(BT, BT) times the flattened tiles
-    v = (np.kron(bt, bt).astype(dtype) @ tiles.reshape(a * a, c_in * p)).reshape(a * a, c_in, p)
+    v = (np.kron(bt, bt).astype(dtype) @ tiles.reshape(a * a, p * c_in)).reshape(a * a, p, c_in)
     mark("transforming the input tiles")
     c_out, c_per_group = w.shape[:2]
     o_per_group = c_out // groups
-    # U = G g G^T for every kernel: the flattened kernels times kron(G, G)^T, one matrix product
-    u = (w.reshape(c_out * c_per_group, 9).astype(np.float64) @ np.kron(g, g).T).astype(dtype)
-    u = np.ascontiguousarray(u.T.reshape(a * a, c_out, c_per_group))
+    # U = G g G^T for every kernel (in float64): kron(G, G) times the flattened kernels, (a*a, C_g, O)
+    kernels = w.transpose(2, 3, 1, 0).reshape(9, c_per_group * c_out).astype(np.float64)
+    u = (np.kron(g, g) @ kernels).astype(dtype).reshape(a * a, c_per_group, c_out)
     mark("transforming the kernels")
-    products = np.empty((a * a, c_out, p), dtype=dtype)
+    products = np.empty((a * a, p, c_out), dtype=dtype)
     for k in range(groups):
         o, c = slice(k * o_per_group, (k + 1) * o_per_group), slice(k * c_per_group, (k + 1) * c_per_group)
-        np.matmul(u[:, o], v[:, c], out=products[:, o])  # (a*a) products of (O_g x C_g) @ (C_g x P)
+        np.matmul(v[:, :, c], u[:, :, o], out=products[:, :, o])  # (a*a) products of (P x C_g) @ (C_g x O_g)
     mark("the multiplications")
-    y = (np.kron(at, at).astype(dtype) @ products.reshape(a * a, c_out * p)).reshape(m, m, c_out, n, tiles_h, tiles_w)
+    y = (np.kron(at, at).astype(dtype) @ products.reshape(a * a, p * c_out)).reshape(m, m, tiles_h, tiles_w, n,
+                                                                                      c_out)
     mark("transforming the output tiles")
-    out = np.empty((n, c_out, tiles_h * m, tiles_w * m), dtype=dtype)
-    for i in range(m):
-        for j in range(m):
-            out[:, :, i::m, j::m] = y[i, j].transpose(1, 0, 2, 3)
+    # output (image, filter, tile row, i, tile column, j): one copy back to channels before rows
+    out = np.empty((n, c_out, out_h, out_w), dtype=dtype)
+    out[...] = y.transpose(4, 5, 2, 0, 3, 1).reshape(n, c_out, tiles_h * m, tiles_w * m)[:, :, :out_h, :out_w]
     mark("putting the output tiles together")
-    out = np.ascontiguousarray(out[:, :, :out_h, :out_w])
     if b is not None:
         out += np.asarray(b, dtype=dtype)[None, :, None, None]
-    mark("the rest (the bias, a last copy)")
+    mark("the rest (the bias)")
     return out
 
 

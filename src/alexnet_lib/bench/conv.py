@@ -159,9 +159,10 @@ def bench_stages(layer: str = "conv3", batch: int = 32, repeats: int = 5, thread
 
 
 # the stages of conv2d_im2col and conv2d_winograd, in the order the table shows them
-STAGE_ORDER = ("padding", "copying the input into columns", "copying the input into tiles",
+STAGE_ORDER = ("padding, channels innermost", "copying the input into columns", "copying the input into tiles",
                "transforming the input tiles", "transforming the kernels", "the multiplications",
-               "transforming the output tiles", "putting the output tiles together", "the rest (the bias, a last copy)")
+               "transforming the output tiles", "putting the output tiles together", "the rest (the bias, a last copy)",
+               "the rest (the bias)")
 
 
 def format_stages(result: dict[str, Any]) -> str:
