@@ -35,6 +35,19 @@ def test_predecode_stores_the_central_squares_and_reuses_the_file(tmp_path):
     assert len(list(cache.iterdir())) == 4
 
 
+def test_predecoded_images_are_writable_and_the_file_stays(tmp_path, recwarn):
+    """torch.from_numpy on the images gives no warning (a read-only array gave one on every
+    chapter page that wrapped them), and writing into them leaves the cached file as it was."""
+    root = make_folder(tmp_path / "f", per_class=2, size=(40, 40))
+    pre = data.predecode(root / "train", tmp_path / "cache", scale=32, workers=0, progress=False)
+    before = pre.images[0].copy()
+    images = torch.from_numpy(pre.images)
+    assert not [w for w in recwarn if "not writable" in str(w.message)]
+    images[0] = 0
+    again = data.predecode(root / "train", tmp_path / "cache", scale=32, workers=0, progress=False)
+    np.testing.assert_array_equal(again.images[0], before)
+
+
 def test_predecode_names_a_bad_image(tmp_path):
     root = make_folder(tmp_path / "f", per_class=2)
     (root / "train" / "n01" / "broken.JPEG").write_bytes(b"not a jpeg")

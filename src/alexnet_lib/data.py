@@ -508,7 +508,9 @@ def predecode(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] 
         os.replace(tmp, images_path)
     if not np.array_equal(np.load(labels_path), labels):
         raise ValueError(f"{labels_path} does not match {folder}; delete {out / stem}.* and run again")
-    return PreDecoded(np.load(images_path, mmap_mode="r"), labels, dataset.classes,
+    # copy-on-write: pages are read from the file as needed and shared, and the array is
+    # writable (torch.from_numpy takes it without a warning) while the file stays as it is
+    return PreDecoded(np.load(images_path, mmap_mode="c"), labels, dataset.classes,
                       paths=[path for path, _ in dataset.samples])
 
 
