@@ -87,12 +87,13 @@ STRAY = {
     "an object's address (a repr, not a result)": re.compile(r"<[\w.]+(?: object)? at 0x[0-9a-f]+>"),
     "a path of the build machine": re.compile(r"(?<![\w.])/(?:tmp|root|home|work|usr|var|private)/[\w./-]+"),
     "an installed package's path": re.compile(r"site-packages"),
+    "a warning (fix its cause)": re.compile(r"\b[A-Z]\w*Warning: .{0,60}"),
 }
 
 
 def test_outputs_show_results_not_strays_or_machine_paths(site_dir):
-    """No cell prints a Python object's repr with its address (torch.manual_seed's generator, say) or a
-    folder of the machine that built the book: a reader can do nothing with either."""
+    """No cell prints a Python object's repr with its address (torch.manual_seed's generator, say), a
+    folder of the machine that built the book, or a warning: a reader can do nothing with any of them."""
     found = []
     for page in pages(site_dir):
         parser = _Outputs()
