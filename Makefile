@@ -54,9 +54,11 @@ install:
 	@rm -f $(INSTALLED)
 	@$(MAKE) --no-print-directory $(INSTALLED)
 
+# --all: every chapter is executed again, also where its notebook did not change, because its
+# outputs depend on the library too (Sphinx alone would keep the old pages of unchanged notebooks).
 book: $(INSTALLED)
 	@rm -rf _build/html/reports
-	@$(STAGE) book-build env $(BUILD_ENV) ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build . && \
+	@$(STAGE) book-build env $(BUILD_ENV) ALEXNET_PROFILE=cpu $(BIN)/jupyter-book build --all . && \
 	bash tools/check_execution.sh _build/html ; \
 	rc=$$?; $(STAGE) --summary; \
 	[ $$rc -eq 0 ] && echo "The book is in _build/html/index.html"; exit $$rc
