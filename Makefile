@@ -97,7 +97,7 @@ test: $(INSTALLED)
 	rc=$$?; $(STAGE) --summary; exit $$rc
 
 stage-library-tests: $(INSTALLED)
-	@$(STAGE) library-tests env OMP_NUM_THREADS=1 $(BIN)/pytest -q -p no:cacheprovider -m "not browser and not notebooks" tests
+	@$(STAGE) library-tests env OMP_NUM_THREADS=1 $(MAKE) --no-print-directory test-lib
 stage-book-build-strict: $(INSTALLED)
 	@$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book
 stage-notebook-outputs: stage-book-build-strict
@@ -113,7 +113,7 @@ stage-browser-tests: stage-book-build-strict stage-browser-setup
 	@$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser
 
 test-lib: $(INSTALLED)
-	$(BIN)/pytest -q -m "not browser and not notebooks" tests
+	$(BIN)/pytest -q -p no:cacheprovider -m "not browser and not notebooks" tests
 
 # The kept outputs against the notebooks that the strict build (test-book) executed.
 test-outputs: $(INSTALLED)
