@@ -33,12 +33,18 @@ def test_towers_normalise_apart_and_the_gradient_checks(size):
     assert torch.autograd.gradcheck(lambda t: lrn.local_response_norm(t, size, 0.5, 0.75, 2.0, groups=2), (x,))
 
 
-def test_the_two_readings_of_the_paper():
+def test_the_three_readings_of_the_paper():
     x = np.random.default_rng(0).normal(scale=20, size=(2, 16, 3, 3))
     t = torch.tensor(x)
-    code, text = lrn.paper_lrn(groups=1, reading="code"), lrn.paper_lrn(groups=1, reading="text")
-    np.testing.assert_allclose(text(t).numpy(), layers.local_response_norm(x), rtol=1e-10)  # the printed formula
-    np.testing.assert_allclose(code(t).numpy(), layers.local_response_norm(x, alpha=1e-4 / 5), rtol=1e-10)
+    read = {name: lrn.paper_lrn(groups=1, reading=name)(t).numpy() for name in lrn.LRN_READINGS}
+    assert lrn.DEFAULT_READING == "cuda-convnet2"
+    # section 3.3 as printed: 2 + 1e-4 * sum
+    np.testing.assert_allclose(read["printed"], layers.local_response_norm(x), rtol=1e-10)
+    # cuda-convnet2's ImageNet files (scale=0.0001, minDiv=2; the scale divided by the size)
+    np.testing.assert_allclose(read["cuda-convnet2"], layers.local_response_norm(x, alpha=1e-4 / 5), rtol=1e-10)
+    # the 2012 cuda-convnet: the same division, 1 added in its kernels
+    np.testing.assert_allclose(read["cuda-convnet"], layers.local_response_norm(x, alpha=1e-4 / 5, k=1.0),
+                               rtol=1e-10)
     with pytest.raises(ValueError, match="reading must be one of"):
         lrn.paper_lrn(reading="caffe")
 

@@ -36,12 +36,13 @@ def test_paper_initialisation():
         assert torch.all(layer.bias == 0)
 
 
-def test_paper_lrn_uses_the_papers_constants_as_its_code_did():
+def test_paper_lrn_reads_the_papers_constants_as_cuda_convnet2_s_imagenet_files():
     norm = AlexNet(variant="paper").features.norm1
-    # the paper's code (cuda-convnet) divided alpha by the size, as torch does: the constants as they stand
+    # cuda-convnet2 divides alpha by the size, as torch does: the constants as they stand, k = 2
     assert (norm.size, norm.alpha, norm.beta, norm.k, norm.groups) == (5, 1e-4, 0.75, 2.0, 2)
-    text = AlexNet(variant="paper", lrn="text").features.norm1
-    assert text.alpha == 5e-4  # the printed formula: alpha * sum, i.e. torch's alpha times the size
+    printed = AlexNet(variant="paper", lrn="printed").features.norm1
+    assert printed.alpha == 5e-4  # the printed formula: alpha * sum, i.e. torch's alpha times the size
+    assert AlexNet(variant="paper", lrn="cuda-convnet").features.norm1.k == 1.0  # the 2012 release
     with pytest.raises(ValueError, match="lrn must be one of"):
         AlexNet(variant="paper", lrn="book")
 

@@ -73,12 +73,12 @@ IMAGENET = " (ImageNet; the paper ran most of its experiments on ILSVRC-2010)"
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("baseline", "the small CIFAR-10 network", {}, "baseline"),
-    Experiment("lrn", "with LRN (the paper's code: alpha / 5)", {"norm": "lrn", "lrn": "code"}, "paper",
+    Experiment("lrn", "with LRN (cuda-convnet2's reading: alpha / 5)", {"norm": "lrn", "lrn": "cuda-convnet2"}, "paper",
                _said("lrn_top1", "lrn_top5") + IMAGENET + f"; on CIFAR-10 a four-layer network had "
                f"{paper.value('lrn_cifar_without'):g}% test error without it and {paper.value('lrn_cifar_with'):g}% "
                "with it", adds=1),
-    Experiment("lrn_text", "with LRN (the printed formula: alpha)", {"norm": "lrn", "lrn": "text"}, "paper",
-               "the same layer with the formula as printed, five times stronger than the code's", adds=1),
+    Experiment("lrn_text", "with LRN (the printed formula: alpha)", {"norm": "lrn", "lrn": "printed"}, "paper",
+               "the same layer with the formula as printed, its sum five times stronger than the released codes'", adds=1),
     Experiment("overlap", "no overlapping pooling (2/2 instead of 3/2)", {"pool": "2/2"}, "paper",
                _said("overlap_top1", "overlap_top5") + IMAGENET + ", and makes the network slightly harder to "
                "overfit", adds=-1),

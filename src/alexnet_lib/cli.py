@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from .config import DATASETS, IMAGENETTE_SIZES, MODELS, RECIPES, SCHEDULES, Config
+from .lrn import LRN_READINGS
 
 __all__ = ["DESCRIPTION", "build_parser", "parse_args"]
 
@@ -109,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     switches = parser.add_argument_group("the small model's and the optimisation's switches (Chapter 10)")
     switches.add_argument("--init", default=d.init, choices=["paper", "he"],
                           help="the paper's network: its own initialisation, or He et al.'s (N(0, 2/fan_in))")
-    switches.add_argument("--lrn", default=d.lrn, choices=["code", "text"],
-                          help="LRN's alpha as the paper's code used it (divided by the 5 channels) or as printed")
+    switches.add_argument("--lrn", default=d.lrn, choices=list(LRN_READINGS),
+                          help="which reading of LRN's constants: cuda-convnet2's ImageNet files (2 + 1e-4/5 * sum), "
+                               "the 2012 cuda-convnet (1 + 1e-4/5 * sum) or the paper as printed (2 + 1e-4 * sum)")
     switches.add_argument("--norm", default=d.norm, choices=["none", "lrn", "batch"],
                           help="none, the paper's LRN after the first two ReLUs, or batch normalisation")
     switches.add_argument("--pool", default=d.pool, help="max pooling SIZE/STRIDE: 3/2 overlaps (the paper), 2/2 not")

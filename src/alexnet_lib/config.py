@@ -15,6 +15,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .lrn import LRN_READINGS
+
 __all__ = ["DATASETS", "MODELS", "RECIPES", "SCHEDULES", "Config", "TrainError"]
 
 RECIPES: dict[str, dict[str, Any]] = {
@@ -73,7 +75,7 @@ class Config:
     cache_dir: str | None = None
     # the model's switches (Chapter 10 turns the paper's choices off one at a time)
     init: str = "paper"  # the paper's initialisation, or He et al.'s ("he"), for the paper's network
-    lrn: str = "code"  # LRN's alpha as the paper's code used it ("code") or as printed ("text")
+    lrn: str = "cuda-convnet2"  # which reading of LRN's constants (alexnet_lib.lrn.LRN_READINGS)
     norm: str = "none"
     pool: str = "3/2"
     activation: str = "relu"
@@ -101,7 +103,7 @@ class Config:
         cfg = self.resolved()
         choices = {"dataset": DATASETS, "model": MODELS, "amp": ("off", "auto", "bf16", "fp16"),
                    "schedule": SCHEDULES, "optimizer": ("sgd", "adamw"), "norm": ("none", "lrn", "batch"),
-                   "activation": ("relu", "tanh"), "lrn": ("code", "text"), "init": ("paper", "he"), "imagenette": IMAGENETTE_SIZES}
+                   "activation": ("relu", "tanh"), "lrn": tuple(LRN_READINGS), "init": ("paper", "he"), "imagenette": IMAGENETTE_SIZES}
         for name, allowed in choices.items():
             if getattr(cfg, name) not in allowed:
                 _refuse(name, f"must be one of {', '.join(allowed)}", getattr(cfg, name))

@@ -1,18 +1,27 @@
-"""Local response normalisation in PyTorch: the paper's two readings, within towers, and fast.
+"""Local response normalisation in PyTorch: three readings of the paper's constants, within towers, and fast.
 
 Chapter 3 writes the paper's formula (section 3.3) in numpy
 (:func:`alexnet_lib.layers.local_response_norm`); the networks use this module.
 
-**Two readings of alpha.** The paper prints
+**Three readings of the constants.** The paper prints (section 3.3)
 
     b[c] = a[c] / (k + alpha * sum of a[j]**2 over the n channels around c)**beta
 
-with k=2, n=5, alpha=1e-4, beta=0.75. The code that produced the paper's numbers
-(cuda-convnet) divides the configured alpha by n before use, so it computed
-``k + (alpha / n) * sum``: an *average* of the squares. Caffe and
-``torch.nn.LocalResponseNorm`` do the same. With the paper's constants the printed
-formula is therefore five times stronger than what was trained. :data:`LRN_READINGS`
-names both: ``"code"`` (the default of the book's networks) and ``"text"``.
+with k=2, n=5, alpha=1e-4, beta=0.75. The code of the paper's own two-GPU run was never
+released; what was released computes other things, and :data:`LRN_READINGS` names each
+reading by its source:
+
+- ``"printed"``: the formula as printed, ``2 + 1e-4 * sum``.
+- ``"cuda-convnet"``: Krizhevsky's 2012 release divides the configured scale by the
+  window size and fixes the added constant at 1 in its kernels, ``1 + (1e-4 / 5) * sum``.
+- ``"cuda-convnet2"``: the 2014 release's ImageNet layer files (``scale=0.0001``,
+  ``pow=0.75``, ``minDiv=2``) with the same division, ``2 + (1e-4 / 5) * sum``: an
+  *average* of the squares, as in Caffe and ``torch.nn.LocalResponseNorm``.
+
+The book's networks use ``"cuda-convnet2"`` (the default): the paper's k=2 and its
+alpha read as the released codes read it. That this is what trained the paper's
+network is an inference from the two releases, not a documented fact. With the paper's
+constants the printed formula is five times stronger in its sum than both codes.
 
 The constants of :func:`local_response_norm` and :class:`TowerLocalResponseNorm` mean what
 they mean in ``torch.nn.LocalResponseNorm`` (``alpha`` is divided by ``size``), and the
@@ -35,17 +44,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["LRN_READINGS", "ComposedTowerLRN", "TowerLocalResponseNorm", "channel_window_sum", "local_response_norm",
+__all__ = ["DEFAULT_READING", "LRN_READINGS", "ComposedTowerLRN", "TowerLocalResponseNorm", "channel_window_sum", "local_response_norm",
            "paper_lrn"]
 
 # The paper's constants (section 3.3): n, alpha, beta, k.
 PAPER_SIZE, PAPER_ALPHA, PAPER_BETA, PAPER_K = 5, 1e-4, 0.75, 2.0
 
-# alpha as torch.nn.LocalResponseNorm takes it (it divides by size) for each reading of the paper.
-LRN_READINGS = {
-    "code": PAPER_ALPHA,  # cuda-convnet: k + (1e-4 / 5) * sum of squares
-    "text": PAPER_ALPHA * PAPER_SIZE,  # the printed formula: k + 1e-4 * sum of squares
+# (alpha as torch.nn.LocalResponseNorm takes it, which divides it by size; k) for each reading.
+LRN_READINGS: dict[str, tuple[float, float]] = {
+    "cuda-convnet2": (PAPER_ALPHA, PAPER_K),  # 2014 release, ImageNet files: 2 + (1e-4 / 5) * sum
+    "cuda-convnet": (PAPER_ALPHA, 1.0),  # 2012 release: 1 + (1e-4 / 5) * sum (its kernels add 1)
+    "printed": (PAPER_ALPHA * PAPER_SIZE, PAPER_K),  # section 3.3 as printed: 2 + 1e-4 * sum
 }
+DEFAULT_READING = "cuda-convnet2"
 
 
 def channel_window_sum(x: torch.Tensor, size: int, groups: int = 1, *, transpose: bool = False) -> torch.Tensor:
@@ -126,16 +137,16 @@ class TowerLocalResponseNorm(nn.LocalResponseNorm):
         return super().extra_repr() + f", groups={self.groups}"
 
 
-def paper_lrn(groups: int = 2, reading: str = "code") -> TowerLocalResponseNorm:
-    """The paper's normalisation (k=2, n=5, alpha=1e-4, beta=0.75) within each of ``groups`` towers.
+def paper_lrn(groups: int = 2, reading: str = DEFAULT_READING) -> TowerLocalResponseNorm:
+    """The paper's normalisation (n=5, beta=0.75) within each of ``groups`` towers, in one reading.
 
-    ``reading="code"`` (default) is what cuda-convnet computed, ``k + (alpha / n) * sum``;
-    ``"text"`` is the formula as printed, ``k + alpha * sum``, five times stronger.
+    ``"cuda-convnet2"`` (default) computes ``2 + (1e-4 / 5) * sum``, ``"cuda-convnet"``
+    ``1 + (1e-4 / 5) * sum`` and ``"printed"`` ``2 + 1e-4 * sum`` (see :data:`LRN_READINGS`).
     """
     if reading not in LRN_READINGS:
-        raise ValueError(f"reading must be one of {sorted(LRN_READINGS)}, got {reading!r}")
-    return TowerLocalResponseNorm(PAPER_SIZE, alpha=LRN_READINGS[reading], beta=PAPER_BETA, k=PAPER_K,
-                                  groups=groups)
+        raise ValueError(f"reading must be one of {', '.join(LRN_READINGS)}, got {reading!r}")
+    alpha, k = LRN_READINGS[reading]
+    return TowerLocalResponseNorm(PAPER_SIZE, alpha=alpha, beta=PAPER_BETA, k=k, groups=groups)
 
 
 class ComposedTowerLRN(nn.Module):

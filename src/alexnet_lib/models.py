@@ -20,10 +20,11 @@ fc8     ``num_classes``                                 ``num_classes``
 The two GPUs' towers are grouped convolutions (``groups=2``) where the paper's GPUs
 do not talk to each other; pooling is overlapping (3x3, stride 2); LRN uses the
 paper's constants and, like everything else before conv3, stays within a tower
-(:class:`alexnet_lib.lrn.TowerLocalResponseNorm`). ``lrn="code"`` (the default) is what
-the paper's code computed (alpha divided by the window's 5 channels, as in
-``torch.nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)``); ``lrn="text"`` is the
-formula as printed, five times stronger (see :mod:`alexnet_lib.lrn`).
+(:class:`alexnet_lib.lrn.TowerLocalResponseNorm`). ``lrn="cuda-convnet2"`` (the default)
+is the reading of cuda-convnet2's ImageNet files (alpha divided by the window's 5 channels,
+k=2, as in ``torch.nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)``); ``"cuda-convnet"``
+is the 2012 release's (k=1) and ``"printed"`` the formula as printed, its sum five times
+stronger (see :mod:`alexnet_lib.lrn`).
 :mod:`alexnet_lib.parallel` puts the two towers on two devices. Initialisation is the
 paper's: weights from N(0, 0.01), biases 1 in conv2, conv4, conv5 and the hidden fully
 connected layers, 0 elsewhere. It has the paper's "60 million parameters" (60,965,224).
@@ -64,7 +65,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .lrn import LRN_READINGS, TowerLocalResponseNorm, paper_lrn
+from .lrn import DEFAULT_READING, LRN_READINGS, TowerLocalResponseNorm, paper_lrn
 
 __all__ = ["INITS", "PAPER_INPUT_SIZE", "TORCHVISION_NAMES", "VARIANTS", "AlexNet",
            "TowerLocalResponseNorm", "count_parameters", "named_layers", "paper_classifier", "paper_features",
@@ -94,7 +95,7 @@ def paper_widths(width: float = 1.0) -> tuple[int, ...]:
     return tuple(max(2, 2 * round(c * width / 2)) for c in (96, 256, 384, 384, 256, 4096))
 
 
-def paper_features(lrn: str = "code", width: float = 1.0) -> nn.Sequential:
+def paper_features(lrn: str = DEFAULT_READING, width: float = 1.0) -> nn.Sequential:
     """The paper's five convolutions with their ReLUs, LRN and overlapping pooling (section 3.5),
     the towers as groups; ``width`` scales every layer's filters, ``lrn`` picks LRN's reading."""
     def norm() -> TowerLocalResponseNorm:
@@ -173,7 +174,7 @@ def _activation(kind: str, index: int) -> tuple[str, nn.Module]:
 
 
 def _small_features(width: float = 1.0, norm: str = "none", pool: tuple[int, int] = (3, 2),
-                    activation: str = "relu", groups: int = 1, lrn: str = "code") -> nn.Sequential:
+                    activation: str = "relu", groups: int = 1, lrn: str = DEFAULT_READING) -> nn.Sequential:
     """The small variant's convolutions. The options switch the paper's choices on and off:
     ``norm="lrn"`` the paper's normalisation after the first two ReLUs (``"batch"``: batch
     normalisation after every convolution instead); ``pool`` the max pooling's (size, stride),
@@ -226,15 +227,16 @@ class AlexNet(nn.Module):
             and the small variant (``width=0.5`` of the paper's gives 48-128-192-192-128
             filters and 2048 hidden units; ``width=0.25`` of the small one 16-48-96-64-64 and
             256: networks a laptop CPU trains in minutes).
-        lrn: ``"code"`` or ``"text"``, the two readings of LRN's alpha (paper variant, and the
-            small one with ``norm="lrn"``).
+        lrn: ``"cuda-convnet2"``, ``"cuda-convnet"`` or ``"printed"``, the readings of LRN's
+            constants (:data:`alexnet_lib.lrn.LRN_READINGS`; paper variant, and the small one
+            with ``norm="lrn"``).
         image_size: the paper variant's input size (default 227); fc6's inputs follow from it.
         init: ``"paper"`` or ``"he"``, the paper variant's initialisation.
     """
 
     def __init__(self, num_classes: int = 1000, variant: str = "paper", dropout: float = 0.5,
                  width: float = 1.0, *, norm: str = "none", pool: tuple[int, int] = (3, 2),
-                 activation: str = "relu", groups: int = 1, lrn: str = "code", image_size: int | None = None,
+                 activation: str = "relu", groups: int = 1, lrn: str = DEFAULT_READING, image_size: int | None = None,
                  init: str = "paper") -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -257,8 +259,8 @@ class AlexNet(nn.Module):
         if groups < 1 or len(options["pool"]) != 2 or min(options["pool"]) < 1:
             raise ValueError(f"groups must be at least 1 and pool a (size, stride) pair, got {groups}, {pool}")
         if lrn not in LRN_READINGS:
-            raise ValueError(f"lrn must be one of {sorted(LRN_READINGS)} (the paper's code or its printed "
-                             f"formula), got {lrn!r}")
+            raise ValueError(f"lrn must be one of {', '.join(LRN_READINGS)} (the readings of LRN's constants), "
+                             f"got {lrn!r}")
         if image_size is not None and variant != "paper":
             raise ValueError(f"image_size applies to variant='paper' only; the {variant} variant takes any size")
         size = PAPER_INPUT_SIZE if image_size is None else image_size
