@@ -25,20 +25,20 @@ def show_source(obj: Any) -> Any:
     return Markdown(f"Source of {where}:\n\n```python\n{source.rstrip()}\n```")
 
 
-def record(key: str, text: str) -> str:
+def record(key: str, text: str) -> None:
     """Keep a measured result for another page of the book, without showing it here.
 
     The book's page "The paper side by side" shows the numbers the chapters measured, as
     the chapters computed them when the book was built: each chapter records them under a
     key (myst-nb's *glue*), and the page pastes them. Outside the book build (Colab, a plain
-    Jupyter without myst-nb) nothing is recorded. Returns ``text``.
+    Jupyter without myst-nb) nothing is recorded. Returns nothing, so that a call that ends a
+    cell prints nothing either.
     """
     try:
         from myst_nb import glue
     except ImportError:
-        return text
+        return
     glue(key, _Result(text), display=False)
-    return text
 
 
 class _Result:
