@@ -20,6 +20,7 @@ test set, Imagenette's ``val/`` folder, is evaluated once when the run ends.
 
     python -m alexnet_lib.full_run train            # resumes after an interruption; records when done
     python -m alexnet_lib.full_run record --tag cpu_2core
+    python -m alexnet_lib.full_run ship --tag cpu_2core   # its weights into the package (book_network())
     python -m alexnet_lib.full_run init             # its first two epochs with the paper's initialisation
 
 ``record`` writes ``results/imagenette_full_<tag>.json`` (machine, settings, code version,
@@ -44,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import data, evaluate, experiments, recorded, train, viz
+from . import data, evaluate, experiments, pretrained, recorded, train, viz
 from .machine import describe
 from .checkpoints import CHECKPOINT, read_checkpoint, write_json
 from .config import Config, TrainError
@@ -115,6 +116,19 @@ def _uint8_batches(dataset: Any, batch: int = 256):
         yield dataset[indices[start:start + batch]]
 
 
+def _test_probabilities(model: torch.nn.Module, test: Any, crop: int, prep: data.BatchPreparer
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The softmax of the central patch and the mean softmax of the ten patches of every test
+    photograph, and the labels."""
+    centre, tens, labels = [], [], []
+    with torch.no_grad():
+        for x, y in _uint8_batches(test):
+            centre.append(evaluate.centre_crop_probabilities(model, x, crop, prepare=prep.normalise))
+            tens.append(evaluate.ten_crop_probabilities(model, x, crop, prepare=prep.normalise))
+            labels.append(y)
+    return torch.cat(centre), torch.cat(tens), torch.cat(labels)
+
+
 def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     """Measure the finished run in ``folder`` and write ``imagenette_full_<tag>.json`` and ``.npz``."""
     out = out or recorded.RESULTS_DIR
@@ -129,13 +143,7 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     names = list(splits.test.classes)
 
     # the test set: one central patch against ten patches, with every probability kept
-    centre, tens, labels = [], [], []
-    with torch.no_grad():
-        for x, y in _uint8_batches(splits.test):
-            centre.append(evaluate.centre_crop_probabilities(model, x, crop, prepare=prep.normalise))
-            tens.append(evaluate.ten_crop_probabilities(model, x, crop, prepare=prep.normalise))
-            labels.append(y)
-    p1, p10, y = torch.cat(centre), torch.cat(tens), torch.cat(labels)
+    p1, p10, y = _test_probabilities(model, splits.test, crop, prep)
     one, ten = evaluate.topk_error(p1, y), evaluate.topk_error(p10, y)
     wrong1, wrong10 = (p1.argmax(1) != y), (p10.argmax(1) != y)
     confident = torch.where(wrong10)[0][p10[wrong10].max(1).values.argsort(descending=True)[:12]]
@@ -206,6 +214,34 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     return result
 
 
+def ship(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
+    """Write the finished run's weights as the package's network file (int8 per output channel,
+    :func:`alexnet_lib.pretrained.save_book_network`), load it back as :func:`book_network` does,
+    and measure both networks on the test set: the cost of the storage, added to
+    ``imagenette_full_<tag>.json`` under ``shipped``."""
+    out = out or recorded.RESULTS_DIR
+    model, cfg, _ = experiments.load_model(folder)
+    splits = build_data(dataclasses.replace(cfg, progress=False))
+    wnids = list(splits.test.classes)
+    meta = pretrained.book_network_meta(cfg, wnids, f"results/imagenette_full_{tag}.json")
+    sha = pretrained.save_book_network(model, meta, pretrained.BOOK_NETWORK_FILE)
+    shipped = pretrained.book_network(pretrained.BOOK_NETWORK_FILE, check=False)
+    prep = data.BatchPreparer.for_dataset(splits.test, cfg.image_size)
+    errors: dict[str, Any] = {}
+    for name, net in (("trained", model), ("shipped", shipped)):
+        p1, p10, y = _test_probabilities(net, splits.test, cfg.image_size, prep)
+        errors[name] = {"one_patch": {f"top{k}_error": round(e, 5) for k, e in evaluate.topk_error(p1, y).items()},
+                        "ten_patches": {f"top{k}_error": round(e, 5) for k, e in evaluate.topk_error(p10, y).items()}}
+    result_file = out / f"imagenette_full_{tag}.json"
+    result = json.loads(result_file.read_text())
+    result["shipped"] = {"file": f"alexnet_lib/weights/{pretrained.BOOK_NETWORK_FILE.name}",
+                         "bytes": pretrained.BOOK_NETWORK_FILE.stat().st_size, "sha256": sha,
+                         "storage": meta["storage"], "test_images": len(y), "machine": describe(),
+                         "code": code_version(), **errors}
+    write_json(result_file, result)
+    return result["shipped"]
+
+
 def init_comparison(folder: Path, full: Path, epochs: int = 2, tag: str = "cpu_2core") -> dict[str, Any]:
     """Train the recorded run's first ``epochs`` again with the paper's initialisation, beside the
     recorded run's own first epochs (He initialisation); write ``imagenette_init_<tag>.json``."""
@@ -225,9 +261,10 @@ def init_comparison(folder: Path, full: Path, epochs: int = 2, tag: str = "cpu_2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m alexnet_lib.full_run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["train", "record", "init"],
-                        help="train (and record), record a finished run, or compare the first epochs with the "
-                             "paper's initialisation")
+    parser.add_argument("command", choices=["train", "record", "ship", "init"],
+                        help="train (and record), record a finished run, write its weights as the package's "
+                             "network file (and measure what the storage costs), or compare the first epochs "
+                             "with the paper's initialisation")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=38)
     parser.add_argument("--device", default="auto")
@@ -240,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "init":
             result = init_comparison(folder.with_name(folder.name + "-paper-init"), folder, tag=args.tag)
             print(json.dumps(result["runs"]))
+            return 0
+        if args.command == "ship":
+            print(json.dumps(ship(folder, args.tag)))
             return 0
         if args.command == "train":
             print(f"training into {folder}", flush=True)

@@ -1,4 +1,17 @@
-"""torchvision's AlexNet weights trained on ImageNet, found or downloaded and verified.
+"""Trained networks ready to classify: the book's own, shipped, and torchvision's, downloaded.
+
+**The book's network** (:func:`book_network`) is the recorded full-width run of Chapter 7
+(:mod:`alexnet_lib.full_run`): the paper's AlexNet trained on Imagenette's ten classes at
+128 pixels. It ships inside the package, so it needs no training and no network. Its
+23.4 million weights are stored in 8 bits: each output channel (a conv filter, a row of a
+fully connected layer) keeps its own scale, ``w ~ scale * round(w / scale)`` with
+``scale = max|w| / 127``, and the biases stay in float32. That makes the file four times
+smaller than float32 (about 22 MB instead of 93 MB); what the rounding costs in test error
+is measured once and recorded (``results/imagenette_full_*.json``, key ``shipped``).
+The file is checked against its SHA-256 before it is read, and it is read with
+``numpy.load(..., allow_pickle=False)``: no code in it can run.
+
+**torchvision's AlexNet** trained on ImageNet is found or downloaded and verified.
 
 The file is looked for, in order, in the data folders of the book's data policy
 (``ALEXNET_DATA_DIR``, then ``data/``; each may hold it directly or under
@@ -14,16 +27,28 @@ The 1000 ImageNet class names come with torchvision and need no download
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
+from torchvision.transforms import v2
 
 from . import datasets
+from .data import IMAGENET_MEAN, IMAGENET_STD, read_image, square_steps
 from .models import AlexNet
+from .run_data import square_size
 
-__all__ = ["TORCHVISION_FILE", "TORCHVISION_SHA256_PREFIX", "TORCHVISION_URL", "find_torchvision_weights",
-           "imagenet_classes", "load_torchvision_alexnet"]
+__all__ = ["BOOK_NETWORK_FILE", "BOOK_NETWORK_SHA256", "BookNetwork", "TORCHVISION_FILE", "TORCHVISION_SHA256_PREFIX",
+           "TORCHVISION_URL", "book_network", "book_network_meta", "dequantise", "find_torchvision_weights", "imagenet_classes",
+           "load_torchvision_alexnet", "quantise", "sample_photos", "save_book_network"]
+
+BOOK_NETWORK_FILE = Path(__file__).resolve().parent / "weights" / "imagenette_alexnet_int8.npz"
+BOOK_NETWORK_SHA256 = "to be filled in when the file is written"
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 
 TORCHVISION_FILE = "alexnet-owt-7be5be79.pth"
 TORCHVISION_URL = "https://download.pytorch.org/models/" + TORCHVISION_FILE
@@ -85,3 +110,144 @@ def imagenet_classes() -> list[str]:
     from torchvision.models import AlexNet_Weights
 
     return list(AlexNet_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+# --- the book's network -------------------------------------------------------------------
+
+
+def quantise(weight: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``int8`` values and ``float32`` scales, one per output channel (the first axis), such that
+    ``values * scale`` is ``weight`` rounded to 255 levels between ``-max|w|`` and ``max|w|``."""
+    w = weight.detach().to(torch.float32).cpu().reshape(len(weight), -1)
+    scale = w.abs().amax(dim=1).clamp_min(torch.finfo(torch.float32).tiny) / 127
+    values = torch.round(w / scale[:, None]).clamp_(-127, 127).to(torch.int8)
+    return values.reshape(weight.shape).numpy(), scale.numpy()
+
+
+def dequantise(values: np.ndarray, scale: np.ndarray) -> torch.Tensor:
+    """The float32 weights that :func:`quantise` stored."""
+    shape = (-1,) + (1,) * (values.ndim - 1)
+    return torch.from_numpy(values.astype(np.float32) * scale.astype(np.float32).reshape(shape))
+
+
+def save_book_network(model: AlexNet, meta: dict[str, Any], path: str | os.PathLike[str]) -> str:
+    """Write ``model``'s weights (int8 per output channel, biases float32) and ``meta`` (its settings,
+    classes and preprocessing, as JSON) to ``path``, an ``.npz`` file; returns its SHA-256."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, tensor in model.state_dict().items():
+        if tensor.dim() >= 2:
+            arrays[name + ".int8"], arrays[name + ".scale"] = quantise(tensor)
+        else:
+            arrays[name] = tensor.detach().cpu().to(torch.float32).numpy()
+    arrays["meta.json"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    os.replace(tmp, path)
+    return datasets.file_sha256(path)
+
+
+class BookNetwork(AlexNet):
+    """The book's trained network: an :class:`AlexNet` (the paper's variant) that also knows its
+    classes and the preprocessing its photographs need.
+
+    ``classes`` are readable names ("tench", "church", ...), ``wnids`` their WordNet ids, in the
+    order of the outputs. :meth:`preprocess` turns photographs into the network's input;
+    :meth:`classify` gives the ``k`` best guesses for each.
+    """
+
+    def __init__(self, meta: dict[str, Any]) -> None:
+        settings = meta["settings"]
+        super().__init__(num_classes=len(meta["wnids"]), variant="paper", width=settings["width"],
+                         lrn=settings["lrn"], image_size=meta["image_size"], dropout=settings["dropout"])
+        self.meta = meta
+        self.wnids: list[str] = list(meta["wnids"])
+        self.classes: list[str] = datasets.readable(self.wnids)
+        self.image_size, self.scale = int(meta["image_size"]), int(meta["scale"])
+        self.mean, self.std = tuple(meta["mean"]), tuple(meta["std"])
+
+    def patch(self, image: torch.Tensor | str | os.PathLike[str]) -> torch.Tensor:
+        """The ``uint8`` patch ``(3, size, size)`` the network sees of one photograph (a path, or an
+        RGB ``uint8`` tensor ``(3, H, W)``): shorter side to ``scale``, the central square, its
+        central ``size x size`` patch (the recorded run's test patch)."""
+        x = read_image(image) if isinstance(image, (str, os.PathLike)) else image
+        if not (isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape[0] == 3 and x.dtype == torch.uint8):
+            raise ValueError("expected a path or an RGB uint8 tensor (3, H, W), got "
+                             f"{getattr(x, 'dtype', type(x).__name__)} {tuple(getattr(x, 'shape', ()))}")
+        return v2.Compose([*square_steps(self.scale), v2.CenterCrop(self.image_size)])(x)
+
+    def preprocess(self, images: Iterable[torch.Tensor | str | os.PathLike[str]]) -> torch.Tensor:
+        """A float batch ``(N, 3, size, size)`` for the network: each photograph's :meth:`patch`,
+        scaled to [0, 1] and normalised with the per-channel mean and standard deviation."""
+        patches = torch.stack([self.patch(image) for image in images]).to(torch.float32).div_(255)
+        mean, std = torch.tensor(self.mean).view(1, 3, 1, 1), torch.tensor(self.std).view(1, 3, 1, 1)
+        return (patches - mean) / std
+
+    @torch.no_grad()
+    def classify(self, images: Iterable[torch.Tensor | str | os.PathLike[str]], k: int = 5
+                 ) -> list[list[tuple[str, float]]]:
+        """For each photograph, the ``k`` most probable classes with their probabilities."""
+        probabilities = torch.softmax(self.eval()(self.preprocess(images)), dim=1)
+        top = probabilities.topk(min(k, len(self.classes)), dim=1)
+        return [[(self.classes[int(c)], float(p)) for p, c in zip(ps, cs)] for ps, cs in zip(*top)]
+
+
+def _read_book_network(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    with np.load(path, allow_pickle=False) as arrays:
+        meta = json.loads(arrays["meta.json"].tobytes().decode())
+        state = {}
+        for key in arrays.files:
+            if key.endswith(".int8"):
+                name = key[:-len(".int8")]
+                state[name] = dequantise(arrays[key], arrays[name + ".scale"])
+            elif not key.endswith(".scale") and key != "meta.json":
+                state[key] = torch.from_numpy(arrays[key].copy())
+    return state, meta
+
+
+def book_network(path: str | os.PathLike[str] | None = None, *, check: bool = True) -> BookNetwork:
+    """The book's network, trained on Imagenette (Chapter 7's recorded run), in eval mode on the CPU.
+
+    It classifies photographs into Imagenette's ten classes::
+
+        net = book_network()
+        net.classify(["photo.jpg"])     # [[('church', 0.93), ('parachute', 0.02), ...]]
+
+    The shipped file is checked against :data:`BOOK_NETWORK_SHA256` first (``check=False``
+    skips that, for a file of your own given as ``path``).
+
+    Raises:
+        datasets.DataNotFound: the file is missing (an installation without its package data).
+        datasets.ChecksumMismatch: the file is damaged.
+    """
+    file = Path(path) if path is not None else BOOK_NETWORK_FILE
+    if not file.is_file():
+        raise datasets.DataNotFound(f"the book's network is not at {file}: reinstall the package "
+                                    "(pip install --force-reinstall alexnet-lib) or pass the file's path")
+    if check and path is None and datasets.file_sha256(file) != BOOK_NETWORK_SHA256:
+        raise datasets.ChecksumMismatch(f"{file} does not match its SHA-256 ({BOOK_NETWORK_SHA256[:12]}...): "
+                                        "it is damaged; reinstall the package")
+    try:
+        state, meta = _read_book_network(file)
+        model = BookNetwork(meta)
+        model.load_state_dict(state, strict=True)
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        raise datasets.ChecksumMismatch(f"{file} is not a network file of this library ({err})") from err
+    return model.eval()
+
+
+def sample_photos() -> list[tuple[Path, str]]:
+    """The ten photographs that ship with the library (one per Imagenette class, from its test
+    split) and their classes' names, in the order of the network's classes."""
+    rows = (SAMPLES_DIR / "labels.csv").read_text().splitlines()[1:]
+    return [(SAMPLES_DIR / row.split(",")[0], row.split(",")[2]) for row in rows if row]
+
+
+def book_network_meta(cfg: Any, wnids: list[str], source: str) -> dict[str, Any]:
+    """What :func:`book_network` needs besides the weights, from a run's settings ``cfg``."""
+    return {"settings": {"width": cfg.width, "lrn": cfg.lrn, "dropout": cfg.dropout, "init": cfg.init},
+            "wnids": list(wnids), "image_size": cfg.image_size, "scale": square_size(cfg.image_size),
+            "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "source": source,
+            "storage": "int8 per output channel (scale = max|w| / 127), biases float32"}
