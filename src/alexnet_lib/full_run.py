@@ -5,7 +5,7 @@ with a command, and recorded (:mod:`alexnet_lib.recorded`): Chapter 7 shows its 
 beside the live run, Chapter 8 its test errors, Chapter 9 what it learned.
 
 The network is the paper's variant at full width (96-256-384-384-256 filters, 4096-4096
-hidden units, two towers, LRN as the paper's code computed it), trained with the paper's
+hidden units, two towers, LRN in cuda-convnet2's reading), trained with the paper's
 recipe (SGD with batches of 128, momentum 0.9, weight decay 0.0005, learning rate 0.01
 divided by 10 by the plateau rule, random patches, flips and PCA colour) on the ten
 classes of Imagenette, with two changes for a CPU and for this data:

@@ -31,8 +31,8 @@ connected layers, 0 elsewhere. It has the paper's "60 million parameters" (60,96
 
 **224 or 227.** The paper says its input is 224x224. PyTorch rounds a layer's output
 size down: an 11x11 filter at stride 4 gives the paper's 55x55 from 227 pixels
-(``(227 - 11) / 4 + 1 = 55``) and 54x54 from 224. The paper's own code (cuda-convnet)
-rounded up, ``1 + ceil((224 - 11) / 4) = 55``, its last window hanging over the edge.
+(``(227 - 11) / 4 + 1 = 55``) and 54x54 from 224. Krizhevsky's 2012 release (cuda-convnet)
+rounds up, ``1 + ceil((224 - 11) / 4) = 55``, its last window hanging over the edge.
 This variant follows PyTorch and takes 227x227 by default, saying so clearly when given
 anything else.
 

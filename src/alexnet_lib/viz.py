@@ -28,8 +28,10 @@ __all__ = ["activations", "colour_share", "draw_occlusion", "five_best", "hidden
 def kernel_grid(weight: torch.Tensor, columns: int | None = None, gap: int = 1, upscale: int = 1) -> np.ndarray:
     """The kernels of a first convolution layer, ``(out, 3, k, k)``, as one RGB picture.
 
-    Each kernel is stretched to [0, 1] on its own (the paper's Figure 3 shows kernels the
-    same way: the pattern and its colours matter, not the absolute size of the weights),
+    Each kernel is stretched to [0, 1] on its own, so that every kernel's pattern and colours
+    show whatever the size of its weights (the paper does not say how its Figure 3 was
+    scaled; the ``shownet.py`` of Krizhevsky's 2012 cuda-convnet stretches all kernels of a
+    layer together, by one lowest and one highest weight),
     and the kernels are laid out row by row, ``columns`` to a row, separated by ``gap``
     white pixels. ``upscale`` repeats every pixel to make small kernels visible.
     Returns an ``(H, W, 3)`` float array in [0, 1].
