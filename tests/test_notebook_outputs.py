@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,39 @@ def test_kept_outputs_match_the_executed_notebook(notebook):
         assert got == want, f"{notebook.name}, cell {number}: the output differs from the committed one\n" \
                             f"committed: {json.dumps(want, indent=1)[:1500]}\nexecuted: {json.dumps(got, indent=1)[:1500]}"
     assert compared or not any(checked(c) for c in committed)
+
+
+# The width of a code or output box on the book's pages, in characters of its monospace font
+# (measured in the rendered pages: about 80 characters fit before the box scrolls sideways).
+PAGE_WIDTH = 80
+BARE_STRING = re.compile(r"""^(?:'[^\n]*'|"[^\n]*")$""")
+
+
+def _long_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if len(line.rstrip()) > PAGE_WIDTH]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_cells_print_results_that_fit_the_page(notebook):
+    """No cell echoes a bare string (a function's return value shown as a quoted repr under the
+    cell, ``'-1.66 points ...'``), and no printed line is wider than the page's output box."""
+    ran = json.loads(find_executed(executed_folder(), notebook.name).read_text())["cells"]
+    found = []
+    for number, cell in enumerate(ran):
+        for output in as_the_page_shows(cell.get("outputs", [])):
+            if output.get("output_type") == "execute_result":
+                plain = output.get("data", {}).get("text/plain", "")
+                plain = "".join(plain) if isinstance(plain, list) else plain
+                if BARE_STRING.match(plain.strip()):
+                    found.append(f"cell {number}: echoes a string: {plain[:80]}")
+            if output.get("output_type") == "stream":
+                text = output["text"] if isinstance(output["text"], str) else "".join(output["text"])
+                found += [f"cell {number}: a printed line of {len(line)} characters: {line[:60]}..."
+                          for line in _long_lines(text)]
+    assert not found, f"{notebook.name}:\n" + "\n".join(found[:15])
+
+
+def test_the_checks_see_a_string_echo_and_a_long_line():
+    assert BARE_STRING.match("'-1.66 points (one standard deviation of chance: 0.42)'")
+    assert not BARE_STRING.match("42") and not BARE_STRING.match("'a'\n'b'")
+    assert _long_lines("short\n" + "x" * 81) == ["x" * 81]
