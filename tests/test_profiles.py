@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 import alexnet_lib
@@ -67,3 +70,30 @@ def test_progress_bars_follow_tqdm_disable(monkeypatch):
         assert progress_bars_off()
     monkeypatch.setenv("TQDM_DISABLE", "0")
     assert not progress_bars_off()
+
+
+def test_drive_cache_is_opt_in_and_mounts_only_in_colab(monkeypatch, capsys, tmp_path):
+    import sys
+    import types
+
+    monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
+    monkeypatch.delenv("ALEXNET_CACHE_DIR", raising=False)
+    profiles.setup(drive=True)  # not in Colab: nothing mounted, the cache stays
+    assert "Colab only" in capsys.readouterr().out and "ALEXNET_CACHE_DIR" not in os.environ
+
+    mounted = []
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: None)
+    google = types.ModuleType("google")
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(profiles, "DRIVE_CACHE", str(tmp_path / "MyDrive" / "alexnet-book-cache"))
+    profiles.setup()  # in Colab, not asked: nothing mounted
+    assert mounted == [] and "ALEXNET_CACHE_DIR" not in os.environ
+    profiles.setup(drive=True)
+    assert mounted == [profiles.DRIVE_MOUNT]
+    assert os.environ["ALEXNET_CACHE_DIR"] == profiles.DRIVE_CACHE and Path(profiles.DRIVE_CACHE).is_dir()
+    assert "(Google Drive)" in capsys.readouterr().out
+    monkeypatch.delenv("ALEXNET_CACHE_DIR")
