@@ -53,12 +53,14 @@ def test_every_requirement_is_met_by_colab_s_version():
             f"{line}: Colab has {name} {pins[name]}, which pip would replace"
 
 
-def test_pip_resolves_the_install_against_colab_without_changing_it(tmp_path):
-    """``pip install --dry-run`` of the requirements for Colab's Python and platform, pinned to Colab's
-    versions: the resolution must succeed and pick exactly the pinned versions."""
+@pytest.mark.parametrize("python", ["3.13", "3.12"])
+def test_pip_resolves_the_install_against_colab_without_changing_it(tmp_path, python):
+    """``pip install --dry-run`` of the requirements for Colab's Python (3.13 since 2026-08-19; 3.12
+    before) and platform, pinned to Colab's versions: the resolution must succeed and pick exactly
+    the pinned versions."""
     report = tmp_path / "report.json"
     command = [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--ignore-installed",
-               "--target", str(tmp_path / "target"), "--python-version", "3.12", "--implementation", "cp",
+               "--target", str(tmp_path / "target"), "--python-version", python, "--implementation", "cp",
                "--only-binary=:all:", "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
                "--platform", "manylinux_2_17_x86_64", "--disable-pip-version-check", "--quiet",
                "-c", str(CONSTRAINTS), "--report", str(report), *requirements()]

@@ -30,9 +30,13 @@ def test_plain_markdown_same_code_solutions_folded(path):
     text = "\n".join(c.source for c in edition.cells if c.cell_type == "markdown")
     assert not MYST.search(text), f"MyST left in the Colab edition: {MYST.search(text).group()!r}"
 
-    # The code is the chapter's, in order; a solution's code only gains a title line.
+    # The code is the chapter's, in order; a solution's code only gains a title line, and the
+    # setup cell offers Google Drive as the cache, off until the reader turns it on.
     code = [re.sub(r"\A# @title [^\n]*\n", "", c.source) for c in edition.cells if c.cell_type == "code"]
-    assert code == [c.source for c in source.cells if c.cell_type == "code"]
+    chapter_code = [c.source for c in source.cells if c.cell_type == "code"]
+    assert "DRIVE = False\n" in code[0] and "alexnet_lib.setup(drive=DRIVE)" in code[0]
+    assert code[0] == colab._offer_drive(chapter_code[0]) and code[1:] == chapter_code[1:]
+    assert not any("drive.mount" in c for c in code), "Drive is mounted only by setup(drive=True)"
     assert not any(c.get("outputs") for c in edition.cells if c.cell_type == "code")
 
     # Every exercise a heading, numbered as in the book; every solution folded.

@@ -168,7 +168,10 @@ class Converter:
         """The gated solution ends."""
 
     def add_code(self, cell: nbformat.NotebookNode, inside: str | None) -> None:
-        self.cells.append(self.code(cell, inside))
+        out = self.code(cell, inside)
+        if not any(c.cell_type == "code" for c in self.cells):
+            out.source = _offer_drive(out.source)
+        self.cells.append(out)
 
     def code(self, cell: nbformat.NotebookNode, inside: str | None) -> nbformat.NotebookNode:
         out = nbformat.v4.new_code_cell(cell.source)
@@ -252,6 +255,20 @@ def _split_options(body: str) -> tuple[dict[str, str], str]:
         options[option.group("key")] = option.group("value").strip()
         lines.pop(0)
     return options, "\n".join(lines)
+
+
+SETUP_CALL = "P = alexnet_lib.setup()"
+DRIVE_OFFER = """# Keep downloads and trained networks between Colab sessions: set DRIVE = True
+# and the book's cache lives in your Google Drive (Colab asks your permission first).
+DRIVE = False
+P = alexnet_lib.setup(drive=DRIVE)"""
+
+
+def _offer_drive(setup_cell: str) -> str:
+    """The first code cell with Google Drive offered as the cache (off until the reader says so)."""
+    if SETUP_CALL not in setup_cell:
+        raise ValueError(f"the first code cell must call `{SETUP_CALL}` (the Colab edition offers Drive there)")
+    return setup_cell.replace(SETUP_CALL, DRIVE_OFFER)
 
 
 def _details(title: str, body: str) -> str:
