@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ __all__ = ["BOOK_NETWORK_FILE", "BOOK_NETWORK_SHA256", "BookNetwork", "TORCHVISI
            "load_torchvision_alexnet", "quantise", "sample_photos", "save_book_network"]
 
 BOOK_NETWORK_FILE = Path(__file__).resolve().parent / "weights" / "imagenette_alexnet_int8.npz"
-BOOK_NETWORK_SHA256 = "to be filled in when the file is written"
+BOOK_NETWORK_SHA256 = "6a4c0eac35b5607d753b87a9bfe1fcaaf4ab24de516933e01e83c796cf17070c"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 
 TORCHVISION_FILE = "alexnet-owt-7be5be79.pth"
@@ -195,7 +196,7 @@ class BookNetwork(AlexNet):
 
 
 def _read_book_network(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    with np.load(path, allow_pickle=False) as arrays:
+    with open(path, "rb") as file, np.load(file, allow_pickle=False) as arrays:
         meta = json.loads(arrays["meta.json"].tobytes().decode())
         state = {}
         for key in arrays.files:
@@ -233,7 +234,7 @@ def book_network(path: str | os.PathLike[str] | None = None, *, check: bool = Tr
         state, meta = _read_book_network(file)
         model = BookNetwork(meta)
         model.load_state_dict(state, strict=True)
-    except (OSError, ValueError, KeyError, RuntimeError) as err:
+    except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         raise datasets.ChecksumMismatch(f"{file} is not a network file of this library ({err})") from err
     return model.eval()
 
