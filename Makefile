@@ -30,13 +30,14 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure gpu-check test test-lib test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser bench student colab lab clean distclean
+.PHONY: help install book pdf measure gpu-check test test-lib test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser bench bench-browser student colab lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
 	@echo "make test       run all tests: library, strict book build (smoke profile), kept outputs, browser"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
+	@echo "make bench-browser  the page 'Try it' in headless Chromium (after make book)"
 	@echo "make gpu-check  on a CUDA GPU: GPU tests, the gpu paths of every chapter, the gpu badges (10 minutes)"
 	@echo "make pdf        build the book as a PDF into _build/latex (needs a TeX installation)"
 	@echo "make measure    measure every chapter's run time and peak memory per profile (badges, guide)"
@@ -162,6 +163,13 @@ bench: $(INSTALLED)
 	$(BIN)/python -m alexnet_lib.bench stages
 	$(BIN)/python -m alexnet_lib.bench data
 	$(BIN)/python -m alexnet_lib.bench train
+
+# The page "Try it" (book/try_it.md) in headless Chromium: bytes downloaded, first prediction,
+# inference and occlusion times (src/alexnet_lib/results/browser_try_it_cpu_2core.json holds a run
+# with --json). Needs the built site (make book) and a Chromium (tools/ensure_chromium.sh).
+bench-browser: $(INSTALLED)
+	@bash tools/ensure_chromium.sh
+	$(BIN)/python -m alexnet_lib.bench browser --site _build/html
 
 # The students' edition is nbgrader's release of each chapter: solutions replaced by
 # `raise NotImplementedError()` and "YOUR ANSWER HERE", self-checks as autograded tests.

@@ -244,7 +244,16 @@ class Converter:
             if text not in self.labels:
                 raise ValueError(f"{self.name}: {{ref}}`{text}` points outside the chapter")
             return self.labels[text]
+        if name == "doc":  # a page of the book: a link to it on the published site
+            explicit = re.fullmatch(r"(?P<title>.*?)\s*<(?P<target>[^>]+)>", text)
+            target = (explicit.group("target") if explicit else text).removeprefix("../")
+            title = explicit.group("title") if explicit else DOC_TITLES.get(target, target)
+            return f"[{title}]({site_url()}/{target}.html)"
         raise ValueError(f"{self.name}: the Colab edition does not know the role {{{name}}}")
+
+
+# The titles of the pages that chapters link to with {doc} without giving a title.
+DOC_TITLES = {"book/try_it": "Try it: AlexNet on your photograph"}
 
 
 def _split_options(body: str) -> tuple[dict[str, str], str]:

@@ -493,4 +493,4 @@ def check_label_smoothing(fn: Callable[..., Any], *, seed: int = 0) -> None:
                 hint = " You spread the smoothing over the other classes only: PyTorch adds smoothing / classes to all."
             raise CheckFailed(f"{logits.shape[1]} classes, smoothing {smoothing}: expected {expected:.6f}, yours "
                               f"{got:.6f}.{hint}")
-    print(f"check_label_smoothing: all {len(cases)} cases match torch's cross_entropy(label_smoothing=...).")
+    print(f"check_label_smoothing: all {len(cases)} cases match torch's label-smoothed cross_entropy.")

@@ -1,10 +1,11 @@
-"""The benchmarks' command line: ``python -m alexnet_lib.bench conv|stages|data|train [--json]``.
+"""The benchmarks' command line: ``python -m alexnet_lib.bench conv|stages|data|train|browser [--json]``.
 
 Benchmarks print numbers; speed targets are checked by measuring, not by timed tests.
 ``conv`` times the library's convolutions against PyTorch's on AlexNet's five layers,
 ``stages`` where the time of one 3x3 layer goes in im2col and in Winograd's algorithm,
 ``data`` the data pipeline against PyTorch's ImageNet example, ``train`` training steps
-of the trainer against a classic loop. ``--json`` prints machine-readable results.
+of the trainer against a classic loop, ``browser`` the page "Try it" in headless Chromium (a built
+site needed). ``--json`` prints machine-readable results.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 
 from ..config import TrainError
+from .browser import bench_browser, format_browser
 from .conv import ALGORITHMS, bench_conv, bench_stages, format_conv, format_stages
 from .data import bench_data, format_data
 from .train import TRAIN_MODES, bench_train, format_train
@@ -65,7 +67,23 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--modes", default=None, help=f"comma-separated, from {','.join(TRAIN_MODES)}")
     p_train.add_argument("--compile", action="store_true", help="also torch.compile the model in the fast mode")
     p_train.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p_browser = sub.add_parser("browser", help="the page 'Try it' in headless Chromium: bytes, first prediction, "
+                                              "inference and occlusion times")
+    p_browser.add_argument("--site", default="_build/html", help="the built book (default _build/html)")
+    p_browser.add_argument("--runs", type=int, default=20, help="photographs timed one by one (default 20)")
+    p_browser.add_argument("--cold", type=int, default=3, help="cold loads of the page, a fresh profile each (default 3)")
+    p_browser.add_argument("--occlusions", type=int, default=3, help="occlusion maps timed (default 3)")
+    p_browser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     args = parser.parse_args(argv)
+    if args.benchmark == "browser":
+        if min(args.runs, args.cold, args.occlusions) < 1:
+            parser.error("--runs, --cold and --occlusions must be positive")
+        try:
+            result = bench_browser(args.site, runs=args.runs, cold=args.cold, occlusions=args.occlusions)
+        except FileNotFoundError as err:
+            parser.error(str(err))
+        print(json.dumps(result, indent=2) if args.json else format_browser(result))
+        return 0
     if args.benchmark == "train":
         if args.repeats < 1 or any(v is not None and v < 1 for v in (args.batch, args.steps, args.threads)):
             parser.error("--batch, --steps, --repeats and --threads must be positive")

@@ -14,6 +14,7 @@ against im2col on a small layer.
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -172,7 +173,9 @@ def format_stages(result: dict[str, Any]) -> str:
     names = [n for n in STAGE_ORDER if n in found] + sorted(found - set(STAGE_ORDER))
     title = (f"{result['layer']['name']}, batch {result['batch']}, medians of {result['repeats']} runs, "
              f"milliseconds ({result['machine']['processor']}, {result['machine']['threads']} threads)")
-    lines = [title, f"{'stage':36s}" + "".join(f"{c:>11s}" for c in columns)]
+    # the page's output box holds 80 characters: a long processor name wraps
+    lines = [textwrap.fill(title, 80, break_on_hyphens=False),
+             f"{'stage':36s}" + "".join(f"{c:>11s}" for c in columns)]
     for name in [*names, "whole"]:
         cells = [result["seconds"][c].get(name) for c in columns]
         lines.append(f"{name:36s}" + "".join(f"{1000 * v:11.1f}" if v is not None else f"{'':>11s}" for v in cells))
@@ -287,42 +290,53 @@ def _bench_conv(batch: int, repeats: int, threads: int, small_repeats: int, sett
 
 
 def format_conv(result: dict[str, Any]) -> str:
+    """The report as text, every line at most 80 characters (the book's output box)."""
     m = result["machine"]
     lines = [
-        f"conv benchmark: batch {result['batch']}, fp32, {m['threads']} thread(s), median of {result['repeats']}"
-        f" | numpy {m['numpy']}, torch {m['torch']}, {m['processor']}, {m['cpu_count']} CPUs",
-        f"{'layer':6s} {'GMAC':>6s} {'ours fwd':>9s} {'torch fwd':>10s} {'ratio':>6s}"
+        f"conv benchmark: batch {result['batch']}, fp32, {m['threads']} thread(s), median of {result['repeats']}",
+        textwrap.fill(f"numpy {m['numpy']}, torch {m['torch']}, {m['processor']}, {m['cpu_count']} CPUs", 80,
+                      break_on_hyphens=False),
+        f"{'layer':5s} {'GMAC':>6s} {'ours fwd':>9s} {'torch fwd':>10s} {'ratio':>6s}"
         f" {'ours f+b':>9s} {'torch f+b':>10s} {'ratio':>6s} {'im2col MiB':>11s}",
     ]
     for layer in result["layers"]:
         t = layer["seconds"]
         lines.append(
-            f"{layer['name']:6s} {layer['gmacs']:6.2f} {t['ours_fwd'] * 1e3:7.1f}ms {t['torch_fwd'] * 1e3:8.1f}ms"
+            f"{layer['name']:5s} {layer['gmacs']:6.2f} {t['ours_fwd'] * 1e3:7.1f}ms {t['torch_fwd'] * 1e3:8.1f}ms"
             f" {layer['ratio_fwd']:6.2f} {t['ours_fwd_bwd'] * 1e3:7.1f}ms {t['torch_fwd_bwd'] * 1e3:8.1f}ms"
             f" {layer['ratio_fwd_bwd']:6.2f} {layer['im2col_mib']:11.1f}"
         )
     t = result["total_seconds"]
     lines.append(
-        f"{'total':6s} {'':6s} {t['ours_fwd'] * 1e3:7.1f}ms {t['torch_fwd'] * 1e3:8.1f}ms {result['ratio_fwd']:6.2f}"
+        f"{'total':5s} {'':6s} {t['ours_fwd'] * 1e3:7.1f}ms {t['torch_fwd'] * 1e3:8.1f}ms {result['ratio_fwd']:6.2f}"
         f" {t['ours_fwd_bwd'] * 1e3:7.1f}ms {t['torch_fwd_bwd'] * 1e3:8.1f}ms {result['ratio_fwd_bwd']:6.2f}"
     )
     s = result["small_layer"]
     lines.append(
         f"loops vs im2col on a small layer ({s['batch']}x{s['in_channels']}x{s['size']}x{s['size']},"
-        f" {s['out_channels']} 3x3 filters): {s['seconds']['naive'] * 1e3:.1f} ms vs"
+        f" {s['out_channels']} 3x3 filters):\n  {s['seconds']['naive'] * 1e3:.1f} ms vs"
         f" {s['seconds']['im2col'] * 1e3:.2f} ms = {s['naive_over_im2col']:.0f}x"
     )
-    lines.append("the library's forwards, per layer (ms; multiplications in G; best against torch):")
+    # the library's forwards as two tables, one column per algorithm (blank where it does not apply)
+    algos = [a for a in ALGORITHMS if any(a in layer["forward_seconds"] for layer in result["layers"])]
+    algos += sorted({a for layer in result["layers"] for a in layer["forward_seconds"]} - set(algos))
+    header = f"{'layer':5s}" + "".join(f" {a:>10s}" for a in algos)
+    lines += ["the library's forwards per layer, in ms, and the best against torch:", f"{header}  best"]
     for layer in result["layers"]:
-        algos = "  ".join(f"{k} {v * 1e3:6.1f} ({layer['multiplications'][k] / 1e9:.2f}G)"
-                          for k, v in layer["forward_seconds"].items())
-        lines.append(f"  {layer['name']:6s} {algos}  -> {layer['best']} {layer['best_ratio_fwd']:.2f}x")
+        cells = "".join(f" {1e3 * layer['forward_seconds'][a]:10.1f}" if a in layer["forward_seconds"]
+                        else f" {'':10s}" for a in algos)
+        lines.append(f"{layer['name']:5s}{cells}  {layer['best']} {layer['best_ratio_fwd']:.2f}x")
+    lines += ["their multiplications, in G (10^9):", header]
+    for layer in result["layers"]:
+        cells = "".join(f" {layer['multiplications'][a] / 1e9:10.2f}" if a in layer["multiplications"]
+                        else f" {'':10s}" for a in algos)
+        lines.append(f"{layer['name']:5s}{cells}")
     lines.append(f"best forwards over the five layers: {result['best_ratio_fwd']:.2f}x torch; on conv3-conv5: "
                  f"{result['best_ratio_conv3_to_conv5']:.2f}x")
     met = result["targets_met"]
     lines.append(
-        "targets: im2col fwd <= 1.5x torch: {}; fwd+bwd <= 2.5x: {}; loops >= 100x slower than im2col: {}; "
-        "best fwd <= 1.2x: {}; best on conv3-conv5 <= 1.0x: {}".format(
+        "targets: im2col fwd <= 1.5x torch: {};\n  fwd+bwd <= 2.5x: {}; loops >= 100x slower than im2col: {};\n"
+        "  best fwd <= 1.2x: {}; best on conv3-conv5 <= 1.0x: {}".format(
             *("met" if met[k] else "NOT met"
               for k in ("ratio_fwd", "ratio_fwd_bwd", "naive_over_im2col", "best_fwd", "best_conv3_to_conv5"))
         )

@@ -8,6 +8,7 @@ tensors, the book's with ``torchvision.io`` and ``uint8`` steps, normalising who
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -134,9 +135,11 @@ def bench_data(images: str | os.PathLike[str] | None = None, workers: int = 2, b
 
 def format_data(result: dict[str, Any]) -> str:
     ips = result["images_per_second"]
+    # the page's output box holds 80 characters: a long processor name wraps
     return "\n".join([
-        f"data loading, {result['images']} photos x {result['images_per_run'] // result['images']} passes, "
-        f"{result['workers']} workers, batch {result['batch']} ({result['machine']['processor']})",
+        textwrap.fill(f"data loading, {result['images']} photos x {result['images_per_run'] // result['images']}"
+                      f" passes, {result['workers']} workers, batch {result['batch']}"
+                      f" ({result['machine']['processor']})", 80, break_on_hyphens=False),
         f"  classic (PIL, RandomResizedCrop, ToTensor, Normalize): {ips['classic']:8.1f} images/s",
         f"  ours (torchvision.io, uint8 crops, batch normalise):   {ips['ours']:8.1f} images/s",
         f"  ours / classic: {result['ratio']:.2f}x (target {result['target']}x: "
