@@ -161,7 +161,7 @@ def test_two_processes_match_one(tmp_path):
                           "-m", "alexnet_lib.train", *common, "--checkpoint-dir", str(tmp_path / "two")],
                          capture_output=True, text=True, timeout=300, env=env)
     assert two.returncode == 0, two.stderr[-3000:]
-    assert two.stdout.count('"epoch": 2') == 1  # only the first process reports
+    assert two.stdout.count("epoch 2/2:") == 1  # only the first process reports
     a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
     for name, value in a.items():
         # The same sums, added in a different order: equal to float32 rounding.
@@ -406,3 +406,14 @@ def test_the_plateau_rule_ends_a_run_after_its_third_division(tmp_path, monkeypa
     # resuming the ended run trains nothing more
     assert len(train.train(Config(**{**TINY, "synthetic_size": 32, "epochs": 30, "checkpoint_dir": str(folder),
                                      "resume": True}))) == 9
+
+
+def test_the_trainer_prints_each_epoch_in_a_line_that_fits_the_page():
+    from alexnet_lib.train import epoch_line
+
+    worst = {"epoch": 90, "lr": 1e-5, "train_loss": 6.9078, "val_top1_error": 0.99996,
+             "val_top5_error": 0.99996, "images_per_second": 12345.6}
+    line = epoch_line(worst, 90)
+    assert len(line) <= 80 and line.startswith("epoch 90/90: lr 1e-05, loss 6.91, val error 100.0%"), line
+    few_classes = {k: v for k, v in worst.items() if k != "val_top5_error"}
+    assert "top-5" not in epoch_line(few_classes, 90)

@@ -28,8 +28,15 @@ when the run has ended (CHECKPOINT_DIR/test.json).
 
 Checkpoints are written atomically (to a temporary file, then renamed) at the end of
 every epoch and every ``--checkpoint-every`` steps; ``--resume`` continues exactly where
-a run stopped, mid-epoch included, and refuses changed settings. Metrics go to
-``metrics.csv`` and ``metrics.json`` in the checkpoint folder after every epoch.
+a run stopped, mid-epoch included, and refuses changed settings (and data whose classes
+were renamed or reordered). Metrics go to ``metrics.csv`` and ``metrics.json`` in the
+checkpoint folder after every epoch.
+
+Ctrl-C or SIGTERM stops a run after the step it is in, saves that exact state and exits
+(status 130 or 143) saying how to continue (Ctrl-C twice stops at once). One run at a time
+uses a checkpoint folder: a second is refused while the first runs. Image folders are
+checked before training: files that are not readable images are named, and the run does
+not start until they are replaced or moved out.
 
 Several GPUs (or machines) use PyTorch's distributed data parallel engine: start the same
 command with ``torchrun``. ``--batch-size`` stays the *global* batch (the paper's 128);
@@ -87,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint-every", type=int, default=0, help="also checkpoint every N steps")
     parser.add_argument("--resume", action="store_true", help="continue from CHECKPOINT_DIR/last.pt")
     parser.add_argument("--overwrite", action="store_true",
-                        help="start afresh even where CHECKPOINT_DIR holds a run (its checkpoint is replaced)")
+                        help="start afresh even where CHECKPOINT_DIR holds a run (its checkpoint, metrics and test result "
+                             "are removed)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) after N optimiser steps")
     parser.add_argument("--deterministic", action="store_true", help="deterministic algorithms (slower)")

@@ -17,7 +17,7 @@ from typing import Any
 
 from .lrn import LRN_READINGS
 
-__all__ = ["DATASETS", "MODELS", "RECIPES", "SCHEDULES", "Config", "TrainError"]
+__all__ = ["DATASETS", "MODELS", "RECIPES", "SCHEDULES", "Config", "TrainError", "upgrade_settings"]
 
 RECIPES: dict[str, dict[str, Any]] = {
     "paper": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128, "epochs": 90,
@@ -29,6 +29,12 @@ MODELS = ("paper", "small", "torchvision")
 DATASETS = ("synthetic", "cifar10", "imagefolder", "imagenette", "tiny-imagenet")
 SCHEDULES = ("plateau", "step", "cosine")
 IMAGENETTE_SIZES = ("auto", "224", "160", "320", "full")
+# Values that earlier versions wrote under names since changed, for the same computation: a run
+# saved with the old name still loads, resumes and evaluates (LRN's readings were renamed after
+# their sources; "code" computed 2 + (1e-4 / 5) * sum, "text" the printed 2 + 1e-4 * sum).
+RENAMED_VALUES: dict[str, dict[Any, Any]] = {"lrn": {"code": "cuda-convnet2", "text": "printed"}}
+MAX_WIDTH = 16  # --width: sixteen times the paper's channels is already far beyond any machine's memory
+MAX_IMAGE_SIZE = 4096  # --image-size, in pixels
 
 
 class TrainError(RuntimeError):
@@ -92,7 +98,7 @@ class Config:
         if self.recipe not in RECIPES:
             raise TrainError(f"--recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
         recipe = RECIPES[self.recipe]
-        values = asdict(self)
+        values = upgrade_settings(asdict(self))
         for key in ("epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"):
             if values[key] is None:
                 values[key] = recipe[key]
@@ -108,15 +114,27 @@ class Config:
             if getattr(cfg, name) not in allowed:
                 _refuse(name, f"must be one of {', '.join(allowed)}", getattr(cfg, name))
         at_least = {"epochs": 1, "batch_size": 1, "accumulate": 1, "workers": 0, "checkpoint_every": 0,
-                    "synthetic_size": 1, "groups": 1}
+                    "synthetic_size": 1, "groups": 1, "seed": 0}
         for name, low in at_least.items():
             value = getattr(cfg, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 _refuse(name, f"must be a whole number of at least {low}", value)
         for name in ("max_steps", "train_subset", "num_classes", "image_size"):
             value = getattr(cfg, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 _refuse(name, "must be a whole number of at least 1 (or left unset)", value)
+        if cfg.num_classes is not None and cfg.num_classes < 2:
+            _refuse("num_classes", "must be at least 2 (a classifier chooses between classes)", cfg.num_classes)
+        if cfg.image_size is not None and cfg.image_size > MAX_IMAGE_SIZE:
+            _refuse("image_size", f"must be at most {MAX_IMAGE_SIZE} pixels (the paper: 224)", cfg.image_size)
+        for name in ("device", "recipe"):
+            if not isinstance(getattr(cfg, name), str):
+                _refuse(name, "must be a name", getattr(cfg, name))
+        if not isinstance(cfg.checkpoint_dir, str) or not cfg.checkpoint_dir.strip():
+            _refuse("checkpoint_dir", "must name a folder", cfg.checkpoint_dir)
+        if cfg.resume and cfg.overwrite:
+            raise TrainError("--resume and --overwrite contradict each other: --resume continues the run in "
+                             "--checkpoint-dir, --overwrite starts afresh over it. Choose one.")
         if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
             _refuse("lr", "must be a positive number", cfg.lr)
         for name in ("momentum", "weight_decay", "label_smoothing", "lighting"):
@@ -127,15 +145,16 @@ class Config:
             _refuse("momentum", "must be below 1 (the paper: 0.9)", cfg.momentum)
         if cfg.label_smoothing >= 1:
             _refuse("label_smoothing", "must be below 1", cfg.label_smoothing)
-        if not 0 <= cfg.dropout < 1:
+        if not isinstance(cfg.dropout, (int, float)) or not 0 <= cfg.dropout < 1:
             _refuse("dropout", "must be in [0, 1)", cfg.dropout)
-        if not 0 < cfg.val_split < 1:
+        if not isinstance(cfg.val_split, (int, float)) or not 0 < cfg.val_split < 1:
             _refuse("val_split", "must be between 0 and 1 (the share of training images held out)", cfg.val_split)
-        if not (isinstance(cfg.width, (int, float)) and cfg.width > 0):
-            _refuse("width", "must be positive", cfg.width)
+        if not (isinstance(cfg.width, (int, float)) and math.isfinite(cfg.width) and 0 < cfg.width <= MAX_WIDTH):
+            _refuse("width", f"must be a positive finite number, at most {MAX_WIDTH} (1 is the paper's width)",
+                    cfg.width)
         try:
             size, stride = (int(v) for v in cfg.pool.split("/"))
-        except ValueError:
+        except (ValueError, AttributeError):
             _refuse("pool", "is SIZE/STRIDE, e.g. 3/2 (overlapping) or 2/2", cfg.pool)
         if min(size, stride) < 1:
             _refuse("pool", "needs a size and stride of at least 1", cfg.pool)
@@ -145,6 +164,16 @@ class Config:
         """``--pool SIZE/STRIDE`` as a pair of ints."""
         size, stride = (int(v) for v in self.pool.split("/"))
         return size, stride
+
+
+def upgrade_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """Settings as an earlier version may have saved them (a checkpoint's), with the values since
+    renamed (:data:`RENAMED_VALUES`) under their new names; a new dict."""
+    values = dict(values)
+    for name, renamed in RENAMED_VALUES.items():
+        if isinstance(values.get(name), str) and values[name] in renamed:
+            values[name] = renamed[values[name]]
+    return values
 
 
 def _refuse(name: str, rule: str, value: Any) -> None:

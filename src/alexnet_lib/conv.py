@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .layers import local_response_norm, max_pool2d
+from .layers import as_floats, local_response_norm, max_pool2d
 from .shapes import ConvShapeError, IntPair, output_size, pair
 
 __all__ = [
@@ -77,8 +77,7 @@ def correlate2d(
     Returns:
         2-D array ``(H_out, W_out)``.
     """
-    image = np.asarray(image)
-    kernel = np.asarray(kernel)
+    image, kernel = as_floats(image, kernel)  # in floating point: integers would wrap around
     if image.ndim != 2 or kernel.ndim != 2:
         raise ConvShapeError(
             f"correlate2d takes a 2-D image and a 2-D kernel, got shapes {image.shape} and "
@@ -131,8 +130,7 @@ def conv2d_naive(
     Raises:
         ConvShapeError: for shapes that do not fit together, with the reason.
     """
-    x = np.asarray(x)
-    w = np.asarray(w)
+    x, w, b = as_floats(x, w, b)  # in floating point: integers would wrap around
     _check_conv_args(x, w, b, groups)
     sh, sw = pair(stride, "stride")
     ph, pw = pair(padding, "padding")
@@ -152,7 +150,7 @@ def conv2d_naive(
                 window = xp[:, channels, i * sh : i * sh + kh, j * sw : j * sw + kw]
                 out[:, o, i, j] = np.sum(window * w[o], axis=(1, 2, 3))
     if b is not None:
-        out += np.asarray(b).reshape(1, c_out, 1, 1)
+        out += b.reshape(1, c_out, 1, 1)
     return out
 
 
@@ -245,6 +243,9 @@ def col2im(
     Returns:
         an array of shape ``x_shape``.
     """
+    (cols,) = as_floats(cols)
+    if len(x_shape) != 4:
+        raise ConvShapeError(f"x_shape must be the 4-D shape (N, C, H, W) of the unfolded input, got {x_shape}")
     n, c, h, w = x_shape
     kh, kw = pair(kernel_size, "kernel_size")
     sh, sw = pair(stride, "stride")
@@ -281,8 +282,7 @@ def conv2d_im2col(
     clock can say where the time goes (``alexnet_lib.bench.timing.stage_times``).
     """
     mark = stages or _no_stages
-    x = np.asarray(x)
-    w = np.asarray(w)
+    x, w, b = as_floats(x, w, b)  # in floating point: integers would wrap around
     _check_conv_args(x, w, b, groups)
     n = x.shape[0]
     c_out, c_per_group, kh, kw = w.shape
@@ -328,9 +328,7 @@ def conv2d_backward(
     Raises:
         ConvShapeError: when ``dout`` does not have the shape of the convolution's output.
     """
-    x = np.asarray(x)
-    w = np.asarray(w)
-    dout = np.asarray(dout)
+    dout, x, w = as_floats(dout, x, w)  # in floating point: integers would wrap around
     _check_conv_args(x, w, None, groups)
     n, c_in = x.shape[:2]
     c_out, c_per_group, kh, kw = w.shape
@@ -405,8 +403,7 @@ def conv2d_winograd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, s
     :func:`conv2d_im2col`.
     """
     mark = stages or _no_stages
-    x = np.asarray(x)
-    w = np.asarray(w)
+    x, w, b = as_floats(x, w, b)
     _check_conv_args(x, w, b, groups)
     if w.shape[2:] != (3, 3):
         raise ConvShapeError(f"Winograd's F(m x m, 3 x 3) needs 3x3 kernels, got {w.shape[2]}x{w.shape[3]}: "
@@ -474,8 +471,7 @@ def conv2d_fft(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride
     with the kernel's area, so it pays for large kernels; a stride computes every
     position and keeps every ``s``-th, which wastes most of the work at conv1's stride 4.
     """
-    x = np.asarray(x)
-    w = np.asarray(w)
+    x, w, b = as_floats(x, w, b)
     _check_conv_args(x, w, b, groups)
     sh, sw = pair(stride, "stride")
     if min(sh, sw) < 1:

@@ -27,9 +27,12 @@ training set, and each ``a_i`` is drawn from N(0, 0.1) once per image.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import shutil
 import warnings
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +41,12 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import has_file_allowed_extension
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
-from .datasets import DataNotFound
+from .datasets import DataDamaged, DataNotFound, lock_file, unlock_file
 from .datasets import cache_dir as default_cache
 from .profiles import progress_bars_off
 
@@ -58,6 +62,7 @@ __all__ = [
     "classic_transform",
     "crop_batch",
     "fast_loader",
+    "find_unreadable",
     "images_and_labels",
     "to_float_batch",
     "uint8_transform",
@@ -92,6 +97,9 @@ def rgb_pca(images) -> tuple[torch.Tensor, torch.Tensor]:
     if x.dim() != 4 or 3 not in (x.shape[1], x.shape[-1]):
         raise ValueError(f"images must be (N, H, W, 3) or (N, 3, H, W), got {tuple(x.shape)}")
     pixels = x.permute(0, 2, 3, 1).reshape(-1, 3) if x.shape[1] == 3 and x.shape[-1] != 3 else x.reshape(-1, 3)
+    if len(pixels) < 2 or not torch.isfinite(pixels).all():
+        raise ValueError(f"rgb_pca needs at least two pixels, all finite, got {len(pixels)} pixel(s)"
+                         f"{'' if torch.isfinite(pixels).all() else ' with NaN or infinite values'}")
     covariance = torch.cov(pixels.T)
     eigval, eigvec = torch.linalg.eigh(covariance)  # ascending
     order = torch.argsort(eigval, descending=True)
@@ -112,14 +120,16 @@ class PCALighting:
     """
 
     def __init__(self, alphastd: float, eigval, eigvec, generator: torch.Generator | None = None) -> None:
-        if alphastd < 0:
-            raise ValueError(f"alphastd must be >= 0 (the paper uses 0.1), got {alphastd}")
+        if not (math.isfinite(alphastd) and alphastd >= 0):
+            raise ValueError(f"alphastd must be >= 0 and finite (the paper uses 0.1), got {alphastd}")
         self.alphastd = float(alphastd)
         self.eigval = torch.as_tensor(eigval, dtype=torch.float32).reshape(-1)
         self.eigvec = torch.as_tensor(eigvec, dtype=torch.float32)
         if self.eigval.shape != (3,) or self.eigvec.shape != (3, 3):
             raise ValueError(f"eigval must be (3,) and eigvec (3, 3), got {tuple(self.eigval.shape)} and "
                              f"{tuple(self.eigvec.shape)}")
+        if not (torch.isfinite(self.eigval).all() and torch.isfinite(self.eigvec).all()):
+            raise ValueError("eigval and eigvec must be finite (rgb_pca of images gives them)")
         self.generator = generator
 
     def offset(self, n: int = 1) -> torch.Tensor:
@@ -147,7 +157,20 @@ class PCALighting:
 
 
 class BadImage(ValueError):
-    """A file that should be an image cannot be read as one."""
+    """A file that should be an image cannot be read as one; ``path`` names it (where known)."""
+
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+def _to_uint8(image: torch.Tensor) -> torch.Tensor:
+    """Deeper images (16-bit PNGs decode as ``uint16``) scaled to 8 bits, rounded: 65535 becomes 255."""
+    if image.dtype == torch.uint8:
+        return image
+    if image.dtype == torch.uint16:
+        return torch.round(image.to(torch.float32) * (255 / 65535)).to(torch.uint8)
+    raise BadImage(f"an image decoded as {image.dtype}, which is not 8 or 16 bits per channel")
 
 
 def read_image(path: str | os.PathLike[str]) -> torch.Tensor:
@@ -161,26 +184,32 @@ def read_image(path: str | os.PathLike[str]) -> torch.Tensor:
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise BadImage(f"{path} cannot be read ({err})") from err
+        raise BadImage(f"{path} cannot be read ({err})", path=path) from err
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # libjpeg's "premature end of data" is a truncated file
             # torchvision 0.29 announces that its decoders will move to TorchCodec; they work today.
             warnings.filterwarnings("ignore", category=DeprecationWarning)
-            return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+            image = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+        return _to_uint8(image)  # 16-bit PNGs decode as uint16
     except (RuntimeError, ValueError, UserWarning):
         pass
     try:
         with Image.open(path) as img:
             img.load()
-            rgb = img.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
+            if img.mode.startswith("I") or img.mode == "F":  # 16- or 32-bit grey: Pillow's convert would clip
+                grey = np.asarray(img, dtype=np.float64)
+                peak = 65535.0 if img.mode.startswith("I;16") or grey.max(initial=0) > 255 else 255.0
+                rgb = np.repeat(np.clip(np.round(grey * (255 / peak)), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+            else:
+                rgb = np.asarray(img.convert("RGB"))
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise BadImage(
             f"{path} is not a readable image ({type(err).__name__}: {err}). It may be truncated or not an "
             "image at all: replace or delete it, or build the dataset with on_error='skip' to skip such "
-            "files (they are counted in dataset.skipped)."
+            "files (they are counted in dataset.skipped).", path=path
         ) from err
-    return torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(rgb.copy()).permute(2, 0, 1).contiguous()
 
 
 # --- ImageNet-style folders ---------------------------------------------------------
@@ -208,6 +237,59 @@ class ImageFolderDataset(ImageFolder):
                 f"{Path(folder) / empty[0]}). Every class needs at least one .jpg/.jpeg/.png file; "
                 "remove the empty folders or finish copying the data."
             )
+
+    @staticmethod
+    def make_dataset(directory: str | os.PathLike[str], class_to_idx: dict[str, int],
+                     extensions: tuple[str, ...] | None = None, is_valid_file: Callable[[str], bool] | None = None,
+                     allow_empty: bool = False) -> list[tuple[str, int]]:
+        """torchvision's list of ``(path, class)``, in the same order, with folder links followed
+        only where they lead to images not yet listed under that class.
+
+        A link back into its own folder or above it would list the same images again and
+        again, and one into another class's folder would list that class's images under this
+        class: such links are not followed (a warning names them). Links to folders elsewhere,
+        the way large datasets are often assembled, are followed as before.
+        """
+        def valid(path: str) -> bool:
+            if is_valid_file is not None:
+                return is_valid_file(path)
+            return has_file_allowed_extension(path, extensions or ())
+
+        def inside(path: str, folder: str) -> bool:
+            return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+        split = os.path.realpath(directory)
+        instances: list[tuple[str, int]] = []
+        refused: list[str] = []
+        for name in sorted(class_to_idx):
+            top = os.path.join(directory, name)
+            if not os.path.isdir(top):
+                continue
+            home = os.path.realpath(top)
+            if inside(split, home):  # a class folder that is (a link to) the split or a folder above it
+                refused.append(f"{top} -> {home}")
+                continue
+            seen = {home}
+            walked = []
+            for root, dirs, files in os.walk(top, followlinks=True):
+                kept = []
+                for d in dirs:
+                    real = os.path.realpath(os.path.join(root, d))
+                    if (real in seen or inside(home, real) or inside(split, real)
+                            or (inside(real, split) and not inside(real, home))):
+                        refused.append(f"{os.path.join(root, d)} -> {real}")
+                    else:
+                        seen.add(real)
+                        kept.append(d)
+                dirs[:] = kept
+                walked.append((root, files))
+            for root, files in sorted(walked):  # torchvision's order: by folder, then by file name
+                instances += [(os.path.join(root, f), class_to_idx[name]) for f in sorted(files)
+                              if valid(os.path.join(root, f))]
+        if refused:
+            warnings.warn(f"{len(refused)} folder link(s) under {directory} not followed: they lead back into "
+                          f"a folder already read or into another class's folder (e.g. {refused[0]})", stacklevel=2)
+        return instances
 
     def __getitem__(self, index: int):
         for attempt in range(min(len(self), 100)):
@@ -246,6 +328,57 @@ def imagenet_folder(root: str | os.PathLike[str], split: str = "train", transfor
                 "sort it with alexnet_lib.datasets.sort_imagenet_val(folder, labels_file).") if flat else ""
         raise DataNotFound(f"{folder} has no class folders; expected {layout}.{hint}")
     return ImageFolderDataset(folder, transform=transform, on_error=on_error)
+
+
+def _looks_whole(path: str) -> bool:
+    """A quick look at a file: its header is an image's and, for JPEG and PNG, it ends as one
+    should. Files that fail are decoded in full before being called unreadable."""
+    try:
+        size = os.path.getsize(path)
+        if size == 0:
+            return False
+        with Image.open(path) as img:  # reads the header, not the pixels
+            kind = img.format
+        with open(path, "rb") as f:
+            f.seek(max(size - 12, 0))
+            tail = f.read()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
+    if kind == "JPEG":
+        return tail.endswith(b"\xff\xd9")
+    if kind == "PNG":
+        return tail.endswith(b"IEND\xaeB`\x82")
+    return False  # other formats: decode them to be sure
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be read as an image, or ``None`` when it can."""
+    if _looks_whole(path):
+        return None
+    try:
+        read_image(path)
+    except BadImage as err:
+        cause = err.__cause__
+        return f"{type(cause).__name__}: {cause}" if cause is not None else str(err)
+    return None
+
+
+def find_unreadable(dataset: ImageFolderDataset, *, workers: int | None = None,
+                    progress: bool = False) -> list[tuple[str, str]]:
+    """The files of an image folder that cannot be read as images, with the reason: ``[(path, why)]``.
+
+    Every file gets a quick look (an image's header, and a JPEG's or PNG's proper end, which
+    a truncated copy lacks); the few that fail it are decoded in full, so a file is only named
+    when :func:`read_image` cannot read it. Run before training, it finds in seconds what would
+    otherwise stop a run in the middle of an epoch, or after its last one.
+    """
+    paths = [path for path, _ in dataset.samples]
+    workers = workers or min(16, 2 * (os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        reasons = list(tqdm(pool.map(_unreadable, paths, chunksize=64), total=len(paths), leave=False,
+                            desc=f"checking {Path(dataset.root).name}/", unit="file",
+                            disable=not progress or progress_bars_off()))
+    return [(path, why) for path, why in zip(paths, reasons) if why is not None]
 
 
 # --- the paper's pipeline ----------------------------------------------------------------
@@ -324,6 +457,8 @@ def image_statistics(images: Iterable[torch.Tensor], scale: int = 256) -> dict[s
     Returns float32 tensors in [0, 1] units: ``mean_image (3, scale, scale)``,
     ``mean (3,)``, ``std (3,)``, ``eigval (3,)``, ``eigvec (3, 3)``.
     """
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive number of pixels (the paper: 256), got {scale!r}")
     prepare = v2.Compose(square_steps(scale))
     total = torch.zeros(3, scale, scale, dtype=torch.float64)
     n = 0
@@ -351,6 +486,8 @@ def uint8_transform(train: bool, crop: int = 224, scale: int = 256) -> Callable[
     conversion to float and the normalisation run once per batch (:func:`to_float_batch`),
     on the GPU when there is one.
     """
+    if not 0 < crop <= scale:
+        raise ValueError(f"crop must be between 1 and scale={scale}, got {crop}")
     return v2.Compose(square_steps(scale) + _patch(train, crop))
 
 
@@ -365,6 +502,8 @@ def to_float_batch(batch: torch.Tensor, device: str | torch.device | None = None
     """
     if batch.dtype != torch.uint8 or batch.dim() != 4:
         raise ValueError(f"expected a uint8 (N, 3, H, W) batch, got {batch.dtype} {tuple(batch.shape)}")
+    if not all(math.isfinite(v) for v in (*mean, *std)) or min(std) <= 0:
+        raise ValueError(f"mean must be finite and std positive, got mean={tuple(mean)}, std={tuple(std)}")
     x = batch.to(device if device is not None else batch.device, non_blocking=True).float().div_(255)
     if lighting is not None:
         x = lighting(x)
@@ -424,7 +563,9 @@ class PreDecoded(torch.utils.data.Dataset):
             raise ValueError(f"expected uint8 images (N, H, W, 3), got {images.dtype} {images.shape}")
         source = images if stats_from is None else stats_from
         mean = [float(source[..., c].mean(dtype=np.float64)) / 255 for c in range(3)]
-        std = [float(np.sqrt((source[..., c].astype(np.float32) ** 2).mean(dtype=np.float64) / 255**2 - m**2))
+        # at least one grey level: a channel that never changes (a constant image) must not divide by 0
+        std = [max(float(np.sqrt(max((source[..., c].astype(np.float32) ** 2).mean(dtype=np.float64) / 255**2 - m**2,
+                                     0.0))), 1 / 255)
                for c, m in zip(range(3), mean)]
         return cls(np.ascontiguousarray(images.transpose(0, 3, 1, 2)), np.asarray(labels, dtype=np.int64),
                    classes, mean, std)
@@ -463,8 +604,9 @@ def normalisation(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return (base.mean, base.std) if base is not None else (IMAGENET_MEAN, IMAGENET_STD)
 
 
-def _file_list_key(dataset: ImageFolderDataset, scale: int) -> str:
-    """A short hash of the files (path, size, modification time), their labels and the scale."""
+def file_list_key(dataset: ImageFolderDataset, scale: int = 0) -> str:
+    """A short hash of the files (path, size, modification time), their labels and the scale:
+    it changes when any file of the folder does."""
     h = hashlib.sha256(f"{scale}\n".encode())
     for path, label in dataset.samples:
         st = os.stat(path)
@@ -485,33 +627,79 @@ def predecode(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] 
     A dataset of N images takes ``N * 3 * scale**2`` bytes of disk (ImageNet's training set:
     about 250 GB at 256 px; Imagenette: 2.5 GB).
     """
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive number of pixels (the paper: 256), got {scale!r}")
+    if not Path(folder).is_dir():
+        raise DataNotFound(f"{folder} is not a folder: predecode reads a folder of class folders (train/ or val/)")
     dataset = ImageFolderDataset(folder, transform=v2.Compose(square_steps(scale)), on_error=on_error)
     folder = Path(folder)
     out = Path(cache_dir) if cache_dir is not None else default_cache() / "predecoded"
-    stem = f"{folder.parent.name}-{folder.name}-{scale}px-{_file_list_key(dataset, scale)}"
+    stem = f"{folder.parent.name}-{folder.name}-{scale}px-{file_list_key(dataset, scale)}"
     images_path, labels_path = out / f"{stem}.images.npy", out / f"{stem}.labels.npy"
     labels = np.array([label for _, label in dataset.samples], dtype=np.int64)
-    if not images_path.exists():
+    try:
         out.mkdir(parents=True, exist_ok=True)
-        np.save(labels_path, labels)
-        tmp = images_path.with_name(images_path.name + ".tmp")
+        lock = lock_file(out / f"{stem}.lock")  # another process decoding the same folder: wait for it
+    except OSError as err:
+        raise DataNotFound(f"cannot write the decoded images to {out} ({err.strerror or err}): choose a folder "
+                           "you can write to (--cache-dir, or ALEXNET_CACHE_DIR for the book's cache)") from err
+    try:
+        if not images_path.exists():
+            _decode_into(dataset, images_path, scale, workers, progress, f"decoding {folder} once")
+        try:
+            same = np.array_equal(np.load(labels_path, allow_pickle=False), labels)
+        except (OSError, ValueError, EOFError):  # missing or damaged: the images are what counts
+            same = False
+        if not same:
+            _write_atomically(labels_path, lambda tmp: np.save(tmp, labels))
+        try:
+            images = np.load(images_path, mmap_mode="c")
+        except (OSError, ValueError) as err:
+            raise DataDamaged(f"{images_path} cannot be read ({err}); delete it and run again to decode the "
+                              "images anew") from err
+        if images.shape != (len(labels), 3, scale, scale) or images.dtype != np.uint8:
+            raise DataDamaged(f"{images_path} holds {images.dtype} {images.shape}, not the {len(labels)} images of "
+                              f"{folder}; delete it and run again")
+    finally:
+        unlock_file(out / f"{stem}.lock", lock)
+    # copy-on-write: pages are read from the file as needed and shared, and the array is
+    # writable (torch.from_numpy takes it without a warning) while the file stays as it is
+    return PreDecoded(images, labels, dataset.classes, paths=[path for path, _ in dataset.samples])
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(path.name + ".tmp.npy")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _decode_into(dataset: ImageFolderDataset, images_path: Path, scale: int, workers: int, progress: bool,
+                 what: str) -> None:
+    """Decode every image of ``dataset`` into the ``.npy`` file ``images_path``, written under a
+    temporary name and renamed when complete; a full disk is said before decoding starts."""
+    needed = len(dataset) * 3 * scale * scale
+    free = shutil.disk_usage(images_path.parent).free
+    if needed > free:
+        raise DataNotFound(f"the decoded images need {needed / 1e9:.1f} GB and {images_path.parent} has "
+                           f"{free / 1e9:.1f} GB free: free some space or choose another cache folder")
+    tmp = images_path.with_name(images_path.name + ".tmp")
+    try:
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(dataset), 3, scale, scale))
         # its own generator: decoding must not move PyTorch's global random state
         loader = DataLoader(dataset, batch_size=64, num_workers=workers, shuffle=False, generator=torch.Generator())
         start = 0
-        for x, _ in tqdm(loader, desc=f"decoding {folder} once", unit="batch",
-                         disable=not progress or progress_bars_off()):
-            array[start:start + len(x)] = x.numpy()
-            start += len(x)
+        try:
+            for x, _ in tqdm(loader, desc=what, unit="batch", disable=not progress or progress_bars_off()):
+                array[start:start + len(x)] = x.numpy()
+                start += len(x)
+        except BadImage as err:  # from a worker process, its message is wrapped in a traceback
+            message = str(err).strip().splitlines()[-1].removeprefix(f"{BadImage.__module__}.BadImage: ")
+            raise BadImage(message, path=err.path) from None
         array.flush()
         del array
         os.replace(tmp, images_path)
-    if not np.array_equal(np.load(labels_path), labels):
-        raise ValueError(f"{labels_path} does not match {folder}; delete {out / stem}.* and run again")
-    # copy-on-write: pages are read from the file as needed and shared, and the array is
-    # writable (torch.from_numpy takes it without a warning) while the file stays as it is
-    return PreDecoded(np.load(images_path, mmap_mode="c"), labels, dataset.classes,
-                      paths=[path for path, _ in dataset.samples])
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def crop_batch(batch: torch.Tensor, crop: int, train: bool, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -522,6 +710,9 @@ def crop_batch(batch: torch.Tensor, crop: int, train: bool, generator: torch.Gen
     testing, every image gets the central patch. Works on any dtype, ``uint8`` included.
     The random numbers come from ``generator`` (on the CPU) or PyTorch's global one.
     """
+    if not isinstance(batch, torch.Tensor):
+        raise TypeError(f"crop_batch takes a torch tensor (N, C, H, W), got {type(batch).__name__}: "
+                        "torch.from_numpy(array) makes one")
     if batch.dim() != 4:
         raise ValueError(f"expected a batch (N, C, H, W), got {tuple(batch.shape)}")
     n, c, h, w = batch.shape
@@ -558,8 +749,8 @@ class BatchPreparer:
     def __init__(self, crop: int, mean: Iterable[float] = IMAGENET_MEAN, std: Iterable[float] = IMAGENET_STD, *,
                  lighting: PCALighting | None = None, augment: bool = True, channels_last: bool = False,
                  device: str | torch.device | None = None) -> None:
-        if crop < 1:
-            raise ValueError(f"crop must be a positive number of pixels, got {crop}")
+        if not isinstance(crop, (int, np.integer)) or isinstance(crop, bool) or crop < 1:
+            raise ValueError(f"crop must be a positive whole number of pixels, got {crop!r}")
         self.crop, self.mean, self.std = crop, tuple(mean), tuple(std)
         self.lighting, self.augment, self.channels_last = lighting, augment, channels_last
         self.device = torch.device(device) if device is not None else None

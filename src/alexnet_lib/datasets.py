@@ -16,8 +16,11 @@ that falls back to embedded data says so in its output: every loader returns an
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import hashlib
+import http.client
 import os
 import pickle
 import shutil
@@ -26,7 +29,9 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,13 +41,21 @@ from tqdm.auto import tqdm
 
 from .profiles import progress_bars_off
 
+try:  # file locks (Linux, macOS); Windows has none of this kind, and runs there are not kept apart
+    import fcntl
+except ImportError:  # pragma: no cover (Windows)
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "CACHE_VAR",
     "CHECKOUT_DATA",
     "ArrayDataset",
     "ChecksumMismatch",
+    "DataDamaged",
+    "DataError",
     "DataNotFound",
     "DownloadFailed",
+    "UnsafeArchive",
     "cache_dir",
     "cifar10_location",
     "describe_folder",
@@ -73,16 +86,29 @@ CIFAR10_CLASSES = (
 CIFAR10_NPZ_NAMES = ("cifar10.npz", "cifar10_subset.npz")
 
 
-class DataNotFound(FileNotFoundError):
+class DataError(Exception):
+    """Any of the problems below: data that is missing, damaged, or could not be fetched.
+    The message names the file and the fix; catch this class to catch them all."""
+
+
+class DataNotFound(FileNotFoundError, DataError):
     """A dataset is not on this machine and could not be downloaded."""
 
 
-class DownloadFailed(OSError):
-    """A download did not complete (no network, or the server refused)."""
+class DataDamaged(DataNotFound):
+    """A dataset's file is there but cannot be used: truncated, damaged, or not what its name says."""
 
 
-class ChecksumMismatch(ValueError):
+class DownloadFailed(OSError, DataError):
+    """A download did not complete (no network, the server refused, or it stopped half-way)."""
+
+
+class ChecksumMismatch(ValueError, DataError):
     """A downloaded or cached file does not have the SHA-256 it should."""
+
+
+class UnsafeArchive(tarfile.TarError, DataError):
+    """An archive holds a link, a device or another special member: refused, nothing unpacked."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +132,7 @@ class ArrayDataset:
 
     def subset(self, n: int, *, seed: int | None = None) -> ArrayDataset:
         """The first ``n`` examples (or ``n`` random ones when ``seed`` is given)."""
-        if n > len(self):
+        if not 0 <= n <= len(self):
             raise ValueError(f"asked for {n} examples, but the dataset has {len(self)}")
         index = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(len(self))[:n]
         return ArrayDataset(self.images[index], self.labels[index], self.class_names, f"{self.source}, {n} of them")
@@ -149,6 +175,13 @@ def describe_folder(path: Path) -> str:
         return f"~/{path.relative_to(Path.home()).as_posix()}"
     except ValueError:
         return str(path)
+
+
+def _cache_fix() -> str:
+    """What to do when the cache cannot be written."""
+    if os.environ.get(CACHE_VAR):
+        return f"Point {CACHE_VAR} at a folder you can write to, or unset it."
+    return f"Make it writable, or set {CACHE_VAR} to a folder you can write to."
 
 
 def _where(roots: list[Path]) -> str:
@@ -202,27 +235,39 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeou
             f"{dest} exists but its SHA-256 is not {sha256}: it is corrupt or a different file. "
             "Delete it and try again."
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    except OSError as err:
+        raise DownloadFailed(f"cannot write to {describe_folder(dest.parent)} ({err.strerror or err}), where "
+                             f"{dest.name} would be downloaded. {_cache_fix()}") from err
     tmp = Path(tmp_name)
     digest = hashlib.sha256()
+    fix = (f"Without a network, download it elsewhere, check that its SHA-256 is {sha256}, and put it at "
+           f"{dest} (or set {ENV_VAR} to a folder that holds the data).")
     try:
         try:
             response = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (fixed https URLs)
-        except (urllib.error.URLError, OSError) as err:
-            raise DownloadFailed(
-                f"could not download {url} ({err}). Without a network, download it elsewhere, check "
-                f"that its SHA-256 is {sha256}, and put it at {dest} (or set {ENV_VAR} to a folder "
-                "that holds the data)."
-            ) from err
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
+            os.close(fd)
+            raise DownloadFailed(f"could not download {url} ({err}). {fix}") from err
         total = int(response.headers.get("Content-Length") or 0) or None
-        with response, os.fdopen(fd, "wb") as out, tqdm(
-            total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress or progress_bars_off()
-        ) as bar:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                out.write(block)
-                digest.update(block)
-                bar.update(len(block))
+        received = 0
+        try:
+            with response, os.fdopen(fd, "wb") as out, tqdm(
+                total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress or progress_bars_off()
+            ) as bar:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    out.write(block)
+                    digest.update(block)
+                    received += len(block)
+                    bar.update(len(block))
+        except (OSError, http.client.HTTPException) as err:  # a stalled or cut connection, a full disk
+            raise DownloadFailed(f"the download of {url} stopped ({type(err).__name__}: {err}); nothing was "
+                                 f"kept. Try again later. {fix}") from err
+        if total is not None and received != total:  # the server closed the connection early
+            raise DownloadFailed(f"the download of {url} stopped after {received:,} of {total:,} bytes; nothing was "
+                                 f"kept. Try again later. {fix}")
         if not digest.hexdigest().startswith(sha256):
             raise ChecksumMismatch(
                 f"{url} downloaded with SHA-256 {digest.hexdigest()}, expected {sha256}; it was not kept. "
@@ -238,17 +283,27 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeou
 
 
 def _cifar_from_npz(path: Path, split: str) -> ArrayDataset:
-    with np.load(path, allow_pickle=False) as data:
-        missing = {f"x_{split}", f"y_{split}"} - set(data.files)
-        if missing:
-            raise DataNotFound(
-                f"{path} has no {sorted(missing)}: a CIFAR-10 .npz needs x_train, y_train, x_test, y_test"
-            )
-        images = data[f"x_{split}"]
-        labels = data[f"y_{split}"].astype(np.int64)
-        names = tuple(str(n) for n in data["class_names"]) if "class_names" in data.files else CIFAR10_CLASSES
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = {f"x_{split}", f"y_{split}"} - set(data.files)
+            if missing:
+                raise DataDamaged(
+                    f"{path} has no {sorted(missing)}: a CIFAR-10 .npz needs x_train, y_train, x_test, y_test"
+                )
+            images = data[f"x_{split}"]
+            labels = data[f"y_{split}"]
+            names = tuple(str(n) for n in data["class_names"]) if "class_names" in data.files else CIFAR10_CLASSES
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # not an .npz, truncated, pickled
+        raise DataDamaged(f"{path} cannot be read as a CIFAR-10 .npz ({type(err).__name__}: {err}). Replace it, "
+                          "or delete it to use CIFAR-10's official files.") from None
     if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or images.dtype != np.uint8:
-        raise DataNotFound(f"{path}: x_{split} should be (N, 32, 32, 3) uint8, got {images.shape} {images.dtype}")
+        raise DataDamaged(f"{path}: x_{split} should be (N, 32, 32, 3) uint8, got {images.shape} {images.dtype}")
+    if labels.dtype.kind not in "iu":
+        raise DataDamaged(f"{path}: y_{split} should hold whole class numbers, got {labels.dtype}")
+    labels = labels.astype(np.int64)
+    _check_labels(labels, len(images), len(names), f"{path}: y_{split}")
     note = ""
     if path.name == "cifar10_subset.npz":  # the book's offline subset: say what it is, wherever a number is shown
         note = ("; a balanced subset, decoded from JPEG files of quality 75, so its pixels differ slightly from "
@@ -257,20 +312,100 @@ def _cifar_from_npz(path: Path, split: str) -> ArrayDataset:
                         f"CIFAR-10 ({path.name}, {split}: {len(labels):,} images{note}) from {path.parent.name}/")
 
 
+def _check_labels(labels: np.ndarray, n: int, classes: int, what: str) -> None:
+    """Refuse labels that do not give one class in 0..classes-1 to each of ``n`` images."""
+    if labels.shape != (n,):
+        raise DataDamaged(f"{what}: expected {n} labels, one per image, got shape {labels.shape}")
+    if n and (labels.min() < 0 or labels.max() >= classes):
+        raise DataDamaged(f"{what}: labels must be classes 0 to {classes - 1}, got {labels.min()} to {labels.max()}")
+
+
+def _plain_data_globals() -> dict[tuple[str, str], Callable]:
+    """The only things a CIFAR-10 batch file may ask the unpickler for: numpy's array and dtype
+    reconstruction (in numpy 1's and numpy 2's module names, pickle protocols 2 to 5), and the
+    byte-string helper of protocol 2. Nothing that runs a command or imports a module."""
+    reconstruct = np.zeros(1).__reduce__()[0]  # numpy's _reconstruct, wherever this numpy keeps it
+    allowed: dict[tuple[str, str], Callable] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                                                ("_codecs", "encode"): codecs.encode}
+    frombuffer = np.zeros(1).__reduce_ex__(5)[0]
+    for core in ("numpy.core", "numpy._core"):
+        allowed[(f"{core}.multiarray", "_reconstruct")] = reconstruct
+        if getattr(frombuffer, "__name__", "") == "_frombuffer":
+            allowed[(f"{core}.numeric", "_frombuffer")] = frombuffer
+    return allowed
+
+
+class _Refused(pickle.UnpicklingError):
+    """A pickle asked for something that plain data never needs."""
+
+
+class _PlainDataUnpickler(pickle.Unpickler):
+    """An unpickler for data only: dicts, lists, numbers, strings, bytes and numpy arrays.
+
+    A pickle can name any function for the unpickler to call (``os.system``, say): a batch
+    file that asks for anything outside :func:`_plain_data_globals` is refused before it is
+    called, so a crafted file in a data folder runs nothing.
+    """
+
+    allowed = _plain_data_globals()
+
+    def find_class(self, module: str, name: str) -> Callable:
+        found = self.allowed.get((module, name))
+        if found is None:
+            raise _Refused(f"it asks for {module}.{name}, which a CIFAR-10 batch never needs")
+        return found
+
+
+def _read_cifar_batch(path: Path, folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The images ``(N, 32, 32, 3)`` and labels of one batch file, read as data (no code runs)."""
+    fix = f"Delete {describe_folder(folder)} and download CIFAR-10 again (or restore the file)."
+    try:
+        with open(path, "rb") as f:
+            batch = _PlainDataUnpickler(f, encoding="bytes").load()
+    except _Refused as err:
+        raise DataDamaged(f"{path} is not a CIFAR-10 batch: {err}. It was not read further (a file like this "
+                          f"can run commands). {fix}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OverflowError, MemoryError) as err:
+        raise DataDamaged(f"{path} is not a CIFAR-10 batch: it is truncated or damaged ({type(err).__name__}). "
+                          f"{fix}") from None
+    if not isinstance(batch, dict):
+        raise DataDamaged(f"{path} is not a CIFAR-10 batch: it holds a {type(batch).__name__}, not a dict. {fix}")
+    values, labels = batch.get(b"data", batch.get("data")), batch.get(b"labels", batch.get("labels"))
+    if values is None or labels is None:
+        raise DataDamaged(f"{path} is not a CIFAR-10 batch: it has no data or no labels. {fix}")
+    try:
+        values = np.asarray(values)
+        labels = np.asarray(labels)
+        if values.dtype.kind not in "iu" or labels.dtype.kind not in "iu" or values.ndim != 2 \
+                or values.shape[1] != 3 * 32 * 32 or (values.size and (values.min() < 0 or values.max() > 255)):
+            raise ValueError(f"data of {values.dtype} {values.shape}")
+    except (ValueError, TypeError) as err:
+        raise DataDamaged(f"{path} is not a CIFAR-10 batch: its data should be (N, 3072) bytes ({err}). {fix}") from None
+    labels = labels.astype(np.int64)
+    try:
+        _check_labels(labels, len(values), len(CIFAR10_CLASSES), str(path))
+    except DataDamaged as err:
+        raise DataDamaged(f"{err}: it is not a CIFAR-10 batch. {fix}") from None
+    return values.astype(np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+
+
 def _cifar_from_batches(folder: Path, split: str) -> ArrayDataset:
-    """The official python version (``cifar-10-batches-py``), also torchvision's on-disk format."""
+    """The official python version (``cifar-10-batches-py``), also torchvision's on-disk format.
+
+    The files are Python pickles, which can name code to run; they are read with an unpickler
+    that builds plain data only (:class:`_PlainDataUnpickler`), so a crafted file in a data
+    folder is refused instead of run, and a truncated one is named.
+    """
     files = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     images, labels = [], []
     for name in files:
         path = folder / name
-        if not path.exists():
+        if not path.is_file():
             raise DataNotFound(f"{folder} is incomplete: {name} is missing. Delete the folder and download again.")
-        with open(path, "rb") as f:
-            # The official archive is Python pickles; it is read only after its SHA-256 was checked
-            # (downloads) or from a folder the user chose.
-            batch = pickle.load(f, encoding="bytes")  # noqa: S301
-        images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
+        x, y = _read_cifar_batch(path, folder)
+        images.append(x)
+        labels.append(y)
     x, y = np.concatenate(images), np.concatenate(labels)
     return ArrayDataset(x, y, CIFAR10_CLASSES, f"CIFAR-10 ({split}: {len(y):,} images) from {folder.name}/")
 
@@ -304,15 +439,71 @@ def _find_cifar(root: Path, split: str) -> ArrayDataset | None:
     return None
 
 
+def lock_file(path: Path, *, wait: bool = True) -> int | None:
+    """Take the exclusive lock of ``path`` (created if needed); returns its descriptor for
+    :func:`unlock_file`, or ``None`` where this system or file system has no such locks.
+
+    The lock belongs to the process: the kernel lets go of it when the process ends, however
+    it ends (SIGKILL included), so a lock file left behind by a killed process is free again.
+    Raises ``BlockingIOError`` when another process holds it and ``wait`` is false.
+    """
+    if fcntl is None:
+        return None
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            raise
+        except OSError:  # a file system without locks
+            os.close(fd)
+            return None
+        try:  # the holder before us may have removed the file as we opened it: lock the one in place
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def unlock_file(path: Path, fd: int | None) -> None:
+    """Remove the lock file taken with :func:`lock_file`, then let go of the lock."""
+    if fd is None:
+        return
+    try:
+        path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _unpacking(root: Path, archive: Path) -> Iterator[bool]:
+    """One process at a time unpacks ``archive`` into ``root`` (others wait); yields whether the
+    lock could be taken. Holding it, the staging folders that an earlier, killed unpack left
+    behind (``.unpacking-<archive>-*``) are known to be nobody's, and are removed."""
+    path = root / f".unpacking-{archive.name}.lock"
+    fd = lock_file(path, wait=True)
+    try:
+        if fd is not None:
+            for stale in root.glob(f".unpacking-{archive.name}-*"):
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
+        yield fd is not None
+    finally:
+        unlock_file(path, fd)
+
+
 def _extract(archive: Path, root: Path, sha256: str, name: str,
              finish: Callable[[Path], None] | None = None) -> None:
     """Check ``archive`` against ``sha256``, then unpack it (``.tar.gz``/``.tgz`` or ``.zip``) into ``root``.
 
     It is unpacked into a temporary folder beside its destination, ``finish`` (if given) runs
     on that folder, and only then are its top-level entries renamed into ``root``: an
-    interrupted unpack leaves a temporary folder, never a half-filled dataset that looks whole.
-    Archive members that would land outside the folder, links and special files are refused
-    (``tarfile``'s ``"data"`` filter).
+    interrupted unpack leaves a temporary folder, never a half-filled dataset that looks whole,
+    and the next unpack of the same archive removes that folder. Archive members that would
+    land outside the folder, links and special files are refused (``tarfile``'s ``"data"``
+    filter); an archive that cannot be unpacked (truncated, damaged) raises :class:`DataDamaged`.
     """
     if file_sha256(archive) != sha256:
         raise ChecksumMismatch(f"{archive} does not have {name}'s SHA-256 {sha256}; delete it")
@@ -320,21 +511,35 @@ def _extract(archive: Path, root: Path, sha256: str, name: str,
     def unsafe(names: list[str]) -> list[str]:
         return [n for n in names if n.startswith(("/", "..")) or ".." in Path(n).parts]
 
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root, prefix=f".unpacking-{archive.name}-") as tmp:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataNotFound(f"cannot unpack {archive.name} into {describe_folder(root)} ({err.strerror or err}). "
+                           f"{_cache_fix()}") from err
+    with _unpacking(root, archive), tempfile.TemporaryDirectory(dir=root, prefix=f".unpacking-{archive.name}-") as tmp:
         staging = Path(tmp)
-        if archive.suffix == ".zip":
-            with zipfile.ZipFile(archive) as z:
-                bad = unsafe(z.namelist())
-                if bad:
-                    raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
-                z.extractall(staging)  # noqa: S202 (checked above, and the SHA-256 too)
-        else:
-            with tarfile.open(archive, "r:gz") as tar:
-                bad = unsafe(tar.getnames())
-                if bad:
-                    raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
-                _extract_tar(tar, staging)
+        try:
+            if archive.suffix == ".zip":
+                with zipfile.ZipFile(archive) as z:
+                    bad = unsafe(z.namelist())
+                    if bad:
+                        raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
+                    z.extractall(staging)  # noqa: S202 (checked above, and the SHA-256 too)
+            else:
+                with tarfile.open(archive, "r:gz") as tar:
+                    bad = unsafe(tar.getnames())
+                    if bad:
+                        raise ChecksumMismatch(f"{archive} holds paths outside its folder: {bad[:3]}")
+                    _extract_tar(tar, staging)
+        except (tarfile.ReadError, tarfile.CompressionError, EOFError, zlib.error, gzip.BadGzipFile,
+                zipfile.BadZipFile) as err:
+            raise DataDamaged(f"{archive} cannot be unpacked: it is truncated or damaged ({type(err).__name__}: "
+                              f"{err}); delete it and download it again.") from None
+        except tarfile.TarError as err:
+            if isinstance(err, UnsafeArchive):
+                raise
+            raise UnsafeArchive(f"{archive} holds a member that is refused ({type(err).__name__}: {err}); "
+                                "nothing was unpacked. Is it the right file?") from err
         if finish is not None:
             finish(staging)
         for entry in staging.iterdir():
@@ -357,7 +562,7 @@ def _extract_tar(tar: tarfile.TarFile, staging: Path) -> None:
     members = tar.getmembers()
     special = [m.name for m in members if not (m.isfile() or m.isdir())]
     if special:
-        raise tarfile.TarError(f"the archive holds links or special files, refused: {special[:3]}")
+        raise UnsafeArchive(f"the archive holds links or special files, refused: {special[:3]}")
     for member in members:
         member.mode = 0o755 if member.isdir() else 0o644
     tar.extractall(staging, members=members)  # noqa: S202 (paths and member types checked above)
@@ -618,15 +823,19 @@ def load_imagenet_samples(root: str | os.PathLike[str] | None = None, *, limit: 
     for folder in roots:
         table = folder / "imagenet_samples" / "labels.csv"
         if table.is_file():
-            with open(table, newline="") as f:
-                rows = list(csv.DictReader(f))[:limit]
-            images = []
-            for row in rows:
-                with Image.open(table.parent / row["filename"]) as img:
-                    images.append(np.array(img.convert("RGB")))
-            return PhotoSet(images, np.array([int(r["class_index"]) for r in rows]),
-                            tuple(r["class_name"].replace("_", " ") for r in rows),
-                            f"{len(images)} ImageNet photographs from {table.parent.name}/")
+            try:
+                with open(table, newline="") as f:
+                    rows = list(csv.DictReader(f))[:limit]
+                images = []
+                for row in rows:
+                    with Image.open(table.parent / row["filename"]) as img:
+                        images.append(np.array(img.convert("RGB")))
+                labels = np.array([int(r["class_index"]) for r in rows], dtype=np.int64)
+                names = tuple(r["class_name"].replace("_", " ") for r in rows)
+            except (OSError, KeyError, ValueError, TypeError, AttributeError, csv.Error, SyntaxError) as err:
+                raise DataDamaged(f"{table.parent} cannot be read ({type(err).__name__}: {err}): labels.csv needs the "
+                                  "columns filename,wnid,class_index,class_name and every photo it names") from None
+            return PhotoSet(images, labels, names, f"{len(images)} ImageNet photographs from {table.parent.name}/")
     where = _where(roots)
     if not fallback_ok:
         raise DataNotFound(f"imagenet_samples/labels.csv is not in {where}. Set {ENV_VAR} to the folder that "
@@ -667,8 +876,9 @@ def synthetic_images(n: int = 1000, size: int = 32, classes: int = 10, *, seed: 
     Learnable in a few epochs by a small CNN, and made without any download: the
     ``smoke`` profile and the tests use it where real photos are not at hand.
     """
-    if n < 1 or size < 4 or classes < 2:
-        raise ValueError(f"need n >= 1, size >= 4 and classes >= 2, got n={n}, size={size}, classes={classes}")
+    if not all(isinstance(v, (int, np.integer)) for v in (n, size, classes)) or n < 1 or size < 4 or classes < 2:
+        raise ValueError(f"need whole numbers n >= 1, size >= 4 and classes >= 2, got n={n!r}, size={size!r}, "
+                         f"classes={classes!r}")
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, classes, size=n)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,8 +24,9 @@ from tqdm.auto import tqdm
 
 from . import data as data_mod
 from . import datasets, train
-from .checkpoints import read_checkpoint
+from .checkpoints import check_classes, read_checkpoint
 from .config import Config, TrainError
+from .devices import pick_device
 from .metrics import confusion_matrix, per_class_error, topk_error
 from .pretrained import load_torchvision_alexnet
 from .profiles import progress_bars_off
@@ -47,7 +49,11 @@ def ten_crop(images, size: int):
         ``(10, N, C, size, size)`` (or ``(10, C, size, size)``): top-left, top-right,
         bottom-left, bottom-right, centre, then the same five of the mirrored image.
     """
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"ten_crop takes a torch tensor (N, C, H, W) or (C, H, W), got {type(images).__name__}")
     h, w = images.shape[-2:]
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive number of pixels (the paper: 224), got {size!r}")
     if size > min(h, w):
         raise ValueError(f"crops of {size} do not fit images of {h}x{w}; resize the images first (the paper: 256)")
     return torch.stack(list(TF.ten_crop(images, [size, size])))
@@ -112,6 +118,8 @@ def evaluate_model(model, loader, *, device: str = "cpu", ten_crop_size: int | N
                 p = model(prepare(x) if prepare else x).float().softmax(dim=1)
             scores.append(p.cpu())
             targets.append(torch.as_tensor(y))
+    if not scores:
+        raise ValueError("no images to evaluate: the loader is empty")
     probabilities, labels = torch.cat(scores), torch.cat(targets)
     classes = probabilities.shape[1]
     ks = (1, 5) if classes >= 5 else (1,)
@@ -136,6 +144,12 @@ def _checkpoint_model_and_data(path: str, data: str | None, batch_size: int, ten
     prepare = None
     run_data = build_data(cfg)
     val, classes = run_data.test, run_data.classes
+    saved = payload.get("identity", {}).get("num_classes", classes)
+    if run_data.class_names:  # the network's outputs must mean the data's classes, in the same order
+        check_classes(payload, run_data.class_names, f"{path} was trained on {saved} classes; the data at hand")
+    if saved != classes:
+        raise TrainError(f"{path} was trained on {saved} classes and {run_data.source} has {classes}: evaluate it on "
+                         "the data it was trained on")
     if data_mod.predecoded(val) is not None:  # uint8 images larger than the crop: cut and normalise per batch
         prepare = data_mod.BatchPreparer.for_dataset(val, crop)  # the training images' statistics
     elif ten_crop and cfg.dataset in ("imagefolder", "imagenette", "tiny-imagenet"):
@@ -146,7 +160,11 @@ def _checkpoint_model_and_data(path: str, data: str | None, batch_size: int, ten
         raise TrainError("--ten-crop needs images larger than the network's input: a run with "
                                "--image-size below the images' size, or --dataset imagefolder")
     model = train.build_model(cfg, classes)
-    model.load_state_dict(payload["model"])
+    try:
+        model.load_state_dict(payload["model"])
+    except RuntimeError as err:
+        raise TrainError(f"{path} does not fit the network its settings describe ({str(err).splitlines()[0]}): "
+                         "the file was changed or written by another version") from None
     loader = DataLoader(val, batch_size=batch_size, shuffle=False)
     return model, loader, (crop if ten_crop else None), prepare
 
@@ -164,7 +182,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=None, help="write the full results (with the confusion matrix) as JSON")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     args = parser.parse_args(argv)
+
+    def error(message: str) -> int:
+        print(f"alexnet-eval: error: {message}", file=sys.stderr)
+        return 2
+
+    if args.batch_size < 1:
+        return error(f"--batch-size must be a whole number of at least 1, got {args.batch_size}")
+    if args.output:
+        folder = Path(args.output).expanduser().resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            return error(f"--output {args.output}: the folder {folder} does not exist or cannot be written; "
+                         "create it first")
+        if Path(args.output).is_dir():
+            return error(f"--output {args.output} is a folder: name a file, such as result.json")
     try:
+        pick_device(args.device)
         if args.pretrained:
             if args.data is None:
                 parser.error("--pretrained needs --data, an ImageNet folder with val/<wnid>/")
@@ -181,12 +214,17 @@ def main(argv: list[str] | None = None) -> int:
                                                                                args.batch_size, args.ten_crop)
         result = evaluate_model(model, loader, device=args.device, ten_crop_size=ten_crop_size,
                                 progress=args.progress, prepare=prepare)
-    except (TrainError, datasets.DataNotFound, data_mod.BadImage, FileNotFoundError) as err:
-        print(f"alexnet-eval: error: {err}", file=sys.stderr)
-        return 2
+    except (TrainError, datasets.DataError, data_mod.BadImage, FileNotFoundError) as err:
+        return error(str(err))
+    except KeyboardInterrupt:
+        print("alexnet-eval: stopped by Ctrl-C", file=sys.stderr)
+        return 130
     if args.output:
-        with open(args.output, "w") as f:
-            json.dump(result, f)
+        try:
+            with open(args.output, "w") as f:
+                json.dump(result, f)
+        except OSError as err:
+            return error(f"--output {args.output} could not be written ({err.strerror or err})")
     summary = {k: v for k, v in result.items() if k not in ("per_class_top1_error", "confusion_matrix")}
     print(json.dumps(summary))
     return 0

@@ -173,7 +173,7 @@ def train_or_load(cfg: Config, name: str, *, retrain: bool = False,
         if done >= max_steps:
             print(f"run {folder.name} is already past step {max_steps} (in the book's run cache)")
             return load_history(folder) if (folder / "metrics.json").exists() else [], folder
-    print(f"{'resuming' if resume else 'training'} {name} (run {folder.name} in the book's run cache)")
+    print(f"{'resuming' if resume else 'training'} {name} (run {folder.name}, in the run cache)")
     history = train.train(replace(cfg, checkpoint_dir=str(folder), resume=resume, overwrite=not resume,
                                   max_steps=max_steps))
     return history, folder

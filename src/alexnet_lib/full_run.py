@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -89,8 +88,6 @@ def run(cfg: Config, folder: Path) -> None:
     wall = json.loads(wall_file.read_text()) if wall_file.exists() else {"seconds": 0.0, "sessions": []}
     resume = (folder / CHECKPOINT).exists()
     start = time.perf_counter()
-    # `kill` (SIGTERM) ends the run like Ctrl-C: the wall time so far is still added up below.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     session = {"code": code_version(), "machine": describe(device=pick_device(cfg.device)),
                "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
@@ -288,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainError as err:
         print(f"full_run: error: {err}", file=sys.stderr)
         return 2
+    except train.RunInterrupted as err:  # Ctrl-C or SIGTERM: the trainer saved where it stopped
+        print(f"full_run: {err}", file=sys.stderr)
+        return 128 + err.signum
     print(json.dumps({k: result[k] for k in ("test", "one_patch", "ten_patches", "wall_seconds")}))
     return 0
 

@@ -21,20 +21,26 @@ def numerical_gradient(
 ) -> np.ndarray:
     """``d sum(f(x) * dout) / dx``, estimated one element at a time.
 
-    ``x`` is modified in place during the computation and restored afterwards.
+    ``x`` (a float64 numpy array, which ``f`` reads) is modified in place during the
+    computation and restored afterwards.
     """
-    if x.dtype != np.float64:
-        raise TypeError(f"use float64 for numerical gradients (float32 rounding swamps them), got {x.dtype}")
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        raise TypeError("use a float64 numpy array for numerical gradients (float32 rounding swamps them; x is "
+                        f"changed in place, so not a list), got {getattr(x, 'dtype', type(x).__name__)}")
+    if not (np.isfinite(h) and h > 0):
+        raise ValueError(f"the step h must be a small positive number (1e-5), got {h}")
+    out_shape = np.shape(f(x))
+    if out_shape != np.shape(dout):
+        raise ValueError(f"dout has shape {np.shape(dout)}, but f(x) has shape {out_shape}")
     grad = np.zeros_like(x)
-    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat_x.size):
-        old = flat_x[i]
-        flat_x[i] = old + h
+    for i in np.ndindex(x.shape):  # every element, whatever the array's memory layout
+        old = x[i]
+        x[i] = old + h
         plus = np.sum(f(x) * dout)
-        flat_x[i] = old - h
+        x[i] = old - h
         minus = np.sum(f(x) * dout)
-        flat_x[i] = old
-        flat_grad[i] = (plus - minus) / (2 * h)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
     return grad
 
 
@@ -46,5 +52,7 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     noise) do not dominate.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"the two gradients differ in shape: {a.shape} and {b.shape}")
     scale = np.linalg.norm(a) + np.linalg.norm(b)
     return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0

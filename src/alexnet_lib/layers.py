@@ -21,6 +21,7 @@ import numpy as np
 from .shapes import ConvShapeError, IntPair, check_class_scores, output_size, pair
 
 __all__ = [
+    "as_floats",
     "dropout",
     "dropout_backward",
     "linear",
@@ -38,6 +39,34 @@ __all__ = [
 ]
 
 
+# --- the numbers they compute with --------------------------------------------------
+
+
+def as_floats(*arrays: np.ndarray | None) -> tuple[np.ndarray | None, ...]:
+    """The arrays as floating-point arrays of one common type, at least float32 (``None`` stays ``None``).
+
+    Integer images (``uint8`` photographs, say) would otherwise be multiplied and added in
+    their own type, which wraps around (200 * 200 is 64 in ``uint8``), and float16 sums
+    overflow past 65,504; in float32 or float64 both are right. Arrays that hold no real
+    numbers (text, objects, complex numbers) raise ``TypeError``.
+    """
+    present = [np.asarray(a) for a in arrays if a is not None]
+    for a in present:
+        if a.dtype.kind not in "biuf":
+            kind = "complex numbers" if a.dtype.kind == "c" else f"dtype {a.dtype}"
+            raise TypeError(f"expected arrays of real numbers, got {kind}; convert them first, "
+                            "e.g. np.asarray(x, dtype=np.float32)")
+    dtype = np.result_type(*present, np.float32)
+    return tuple(None if a is None else np.asarray(a, dtype=dtype) for a in arrays)
+
+
+def _same_shape(dout: np.ndarray, other: np.ndarray, name: str) -> None:
+    """A gradient has the shape of what it is the gradient of: numpy would otherwise broadcast silently."""
+    if np.shape(dout) != np.shape(other):
+        raise ConvShapeError(f"dout has shape {np.shape(dout)}, but {name} has shape {np.shape(other)}: pass the "
+                             "gradient of this layer's output")
+
+
 # --- activations ----------------------------------------------------------------
 
 
@@ -48,17 +77,22 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The gradient passes where the input was positive and stops elsewhere."""
+    (dout,) = as_floats(dout)
+    _same_shape(dout, x, "x")
     return dout * (np.asarray(x) > 0)
 
 
 def tanh(x: np.ndarray) -> np.ndarray:
     """The saturating non-linearity the paper compares ReLU with."""
+    (x,) = as_floats(x)
     return np.tanh(x)
 
 
 def tanh_backward(dout: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``d tanh(x)/dx = 1 - tanh(x)^2``, written with the *output* ``y = tanh(x)``."""
-    return dout * (1 - np.asarray(y) ** 2)
+    dout, y = as_floats(dout, y)
+    _same_shape(dout, y, "y")
+    return dout * (1 - y**2)
 
 
 # --- max pooling ----------------------------------------------------------------
@@ -131,9 +165,9 @@ def _check_lrn(x: np.ndarray, size: int, alpha: float, beta: float, k: float) ->
         raise ConvShapeError(f"x must have a channel axis: (N, C, ...), got shape {np.shape(x)}")
     if not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"size must be a positive int (the paper uses 5), got {size!r}")
-    if k <= 0 or alpha < 0:
-        raise ValueError(f"k must be > 0 and alpha >= 0 (the paper: k=2, alpha=1e-4), got k={k}, alpha={alpha}")
-    del beta
+    if not all(np.isfinite(v) for v in (alpha, beta, k)) or k <= 0 or alpha < 0:
+        raise ValueError(f"k must be > 0, alpha >= 0 and beta finite (the paper: k=2, alpha=1e-4, beta=0.75), got "
+                         f"k={k}, alpha={alpha}, beta={beta}")
 
 
 def local_response_norm(
@@ -223,6 +257,7 @@ def dropout(
 
 def dropout_backward(dout: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The gradient flows through the kept values, scaled like them."""
+    _same_shape(dout, mask, "mask")
     return dout * mask
 
 
@@ -234,13 +269,18 @@ def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndar
 
     ``x`` may have any shape ``(N, ...)``; it is flattened to ``(N, in)`` first.
     """
-    x2 = np.asarray(x).reshape(np.shape(x)[0], -1)
-    if x2.shape[1] != np.shape(w)[1]:
+    x, w, b = as_floats(x, w, b)
+    if w.ndim != 2 or x.ndim < 1:
+        raise ConvShapeError(f"w must be 2-D (out, in) and x at least 1-D (N, ...), got shapes {w.shape} and {x.shape}")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ConvShapeError(f"b must have shape ({w.shape[0]},), one per output, got {b.shape}")
+    x2 = x.reshape(x.shape[0], -1)
+    if x2.shape[1] != w.shape[1]:
         raise ConvShapeError(
-            f"x has {x2.shape[1]} features per example (shape {np.shape(x)}), but w has shape "
-            f"{np.shape(w)}: it expects {np.shape(w)[1]}"
+            f"x has {x2.shape[1]} features per example (shape {x.shape}), but w has shape "
+            f"{w.shape}: it expects {w.shape[1]}"
         )
-    out = x2 @ np.asarray(w).T
+    out = x2 @ w.T
     return out if b is None else out + b
 
 
@@ -248,8 +288,12 @@ def linear_backward(
     dout: np.ndarray, x: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(dx, dw, db)`` for :func:`linear`; ``dx`` has the shape of ``x``."""
-    x2 = np.asarray(x).reshape(np.shape(x)[0], -1)
-    dx = (dout @ np.asarray(w)).reshape(np.shape(x))
+    dout, x, w = as_floats(dout, x, w)
+    x2 = x.reshape(x.shape[0], -1)
+    if w.ndim != 2 or dout.shape != (x2.shape[0], w.shape[0]):
+        raise ConvShapeError(f"dout has shape {dout.shape}, but linear(x, w) has shape ({x2.shape[0]}, "
+                             f"{w.shape[0] if w.ndim == 2 else '?'}): pass the gradient of its output")
+    dx = (dout @ w).reshape(x.shape)
     return dx, dout.T @ x2, dout.sum(axis=0)
 
 
@@ -258,7 +302,10 @@ def linear_backward(
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Probabilities from scores, along the last axis (shifted by the maximum, for stability)."""
-    z = np.asarray(logits) - np.max(logits, axis=-1, keepdims=True)
+    (logits,) = as_floats(logits)
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ConvShapeError(f"softmax needs scores for at least one class along the last axis, got shape {logits.shape}")
+    z = logits - np.max(logits, axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -274,10 +321,12 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[floa
         ``(loss, dlogits)`` with ``loss = -mean(log softmax(logits)[n, targets[n]])`` and
         ``dlogits = (softmax(logits) - one_hot(targets)) / N``.
     """
-    logits = np.asarray(logits)
+    (logits,) = as_floats(logits)
     targets = np.asarray(targets)
     check_class_scores(logits, targets)
     n = logits.shape[0]
+    if n == 0 or logits.shape[1] == 0:  # the mean of nothing is not a loss
+        raise ConvShapeError(f"need at least one example and one class, got logits of shape {logits.shape}")
     z = logits - logits.max(axis=1, keepdims=True)
     log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     loss = float(-log_probs[np.arange(n), targets].mean())

@@ -39,6 +39,7 @@ def topk_error(logits, targets, ks: Sequence[int] = (1, 5)) -> dict[int, float]:
     labels = _as_numpy(targets)
     check_class_scores(scores, labels)
     n, classes = scores.shape
+    ks = (ks,) if isinstance(ks, (int, np.integer)) else tuple(ks)
     if n == 0:
         raise ValueError("no examples: logits has 0 rows")
     bad = [k for k in ks if not isinstance(k, (int, np.integer)) or k < 1 or k > classes]
@@ -61,15 +62,25 @@ def _as_numpy(values) -> np.ndarray:
 
 def confusion_matrix(predicted, targets, classes: int) -> np.ndarray:
     """``counts[true, predicted]``: how often each class was taken for each other."""
-    p, t = _as_numpy(predicted).astype(np.int64), _as_numpy(targets).astype(np.int64)
+    p, t = _as_numpy(predicted), _as_numpy(targets)
     if p.shape != t.shape:
         raise ValueError(f"predicted {p.shape} and targets {t.shape} differ in shape")
+    if not isinstance(classes, (int, np.integer)) or classes < 1:
+        raise ValueError(f"classes must be a positive int, got {classes!r}")
+    for name, values in (("predicted", p), ("targets", t)):
+        if values.size and not np.issubdtype(values.dtype, np.integer):
+            raise TypeError(f"{name} must be integer class indices, got dtype {values.dtype}")
+        if values.size and (values.min() < 0 or values.max() >= classes):
+            # out of range, a class would be counted in the next row (or the count would fail)
+            raise ValueError(f"{name} must be classes 0 to {classes - 1}, got {values.min()} to {values.max()}")
+    p, t = p.astype(np.int64), t.astype(np.int64)
     return np.bincount(t * classes + p, minlength=classes * classes).reshape(classes, classes)
 
 
 def per_class_error(logits, targets, k: int = 1) -> np.ndarray:
     """Top-``k`` error of each class (NaN for a class without examples)."""
     scores, labels = _as_numpy(logits), _as_numpy(targets)
+    check_class_scores(scores, labels)
     classes = scores.shape[1]
     out = np.full(classes, np.nan)
     for c in np.unique(labels):

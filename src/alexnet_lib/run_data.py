@@ -22,6 +22,8 @@ random patches, flips and normalisation happen on whole batches
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,13 +43,15 @@ SPLIT_SEED = 20120101  # one fixed draw of the held-out images, whatever the run
 
 @dataclass
 class RunData:
-    """A run's three splits, its number of classes and a description of the data (print it)."""
+    """A run's three splits, its number of classes and a description of the data (print it), and
+    the classes' names in the order of the network's outputs (kept in its checkpoints)."""
 
     train: Dataset
     val: Dataset
     test: Dataset
     classes: int
     source: str
+    class_names: tuple[str, ...] = ()
 
 
 def holdout_split(labels: np.ndarray, fraction: float, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +111,8 @@ def _arrays(train: datasets.ArrayDataset, test: datasets.ArrayDataset, cfg: Conf
                      for x, y in parts)  # type: ignore[return-value]
     floats = [torch.as_tensor(x).permute(0, 3, 1, 2).float().div_(255) for x, _ in parts]
     mean = floats[0].mean(dim=(0, 2, 3), keepdim=True)
-    std = floats[0].std(dim=(0, 2, 3), keepdim=True)
+    # at least one grey level: a channel that never changes (blank images) must not divide by 0
+    std = floats[0].std(dim=(0, 2, 3), keepdim=True).nan_to_num(0).clamp_(min=1 / 255)
     return tuple(TensorDataset((x - mean) / std, torch.as_tensor(y))
                  for x, (_, y) in zip(floats, parts))  # type: ignore[return-value]
 
@@ -128,36 +133,72 @@ def build_data(cfg: Config) -> RunData:
         classes = cfg.num_classes or 10
         train = datasets.synthetic_images(cfg.synthetic_size, size, classes, seed=cfg.seed)
         test = datasets.synthetic_images(max(cfg.synthetic_size // 4, 1), size, classes, seed=cfg.seed + 1)
-        return RunData(*_arrays(train, test, cfg, crops), len(train.class_names), train.source)
+        return RunData(*_arrays(train, test, cfg, crops), len(train.class_names), train.source, train.class_names)
     if cfg.dataset == "cifar10":
-        try:
+        with _data_errors():
             train = datasets.load_cifar10("train", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
             test = datasets.load_cifar10("test", root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
-        except datasets.DataNotFound as err:
-            raise TrainError(f"no data: {err}") from err
         if cfg.image_size is not None and cfg.image_size > 32:
             raise TrainError(f"--image-size {cfg.image_size}: CIFAR-10 images are 32x32; use 32 or less")
+        if train.class_names != test.class_names:
+            raise TrainError(f"CIFAR-10's training and test images name different classes ({train.source}): "
+                             "replace the data file")
         crops = cfg.image_size is not None and cfg.image_size < 32
-        return RunData(*_arrays(train, test, cfg, crops), 10, train.source)
+        return RunData(*_arrays(train, test, cfg, crops), len(train.class_names), train.source, train.class_names)
     if cfg.dataset in ("imagefolder", "imagenette", "tiny-imagenet"):
         return _image_folders(cfg)
     raise TrainError(f"unknown dataset {cfg.dataset!r}: use one of imagefolder, imagenette, tiny-imagenet, "
                      "cifar10, synthetic")
 
 
+@contextmanager
+def _data_errors() -> Iterator[None]:
+    """The data policy's errors (missing, damaged, not downloaded, a wrong checksum) as the run's errors."""
+    try:
+        yield
+    except datasets.DataNotFound as err:
+        raise TrainError(f"no data: {err}") from err
+    except datasets.DataError as err:
+        raise TrainError(f"data: {err}") from err
+
+
 def image_folder_root(cfg: Config) -> Path:
     """The folder holding ``train/`` and ``val/`` for an image-folder dataset (found or downloaded)."""
-    try:
+    with _data_errors():
         if cfg.dataset == "imagenette":
             return datasets.find_imagenette(cfg.imagenette, root=cfg.data, download_ok=cfg.download,
                                             progress=cfg.progress)
         if cfg.dataset == "tiny-imagenet":
             return datasets.load_tiny_imagenet(root=cfg.data, download_ok=cfg.download, progress=cfg.progress)
-    except datasets.DataNotFound as err:
-        raise TrainError(f"no data: {err}") from err
     if cfg.data is None:
         raise TrainError("--dataset imagefolder needs --data ROOT, a folder with train/<class>/ and val/<class>/")
-    return Path(cfg.data)
+    return Path(cfg.data).expanduser()
+
+
+def _refuse_unreadable(folders: Any, root: Path, progress: bool) -> None:
+    """Read every file's header (and decode the doubtful ones) before training: an unreadable image
+    would otherwise stop the run in the middle of an epoch, or after its last one (``val/``).
+    A folder found whole is remembered (by its files' names, sizes and times) in the cache's
+    ``checked/``, so that it is not read again until a file changes."""
+    bad = []
+    for folder in folders:
+        marker = datasets.cache_dir() / "checked" / f"{Path(folder.root).parent.name}-{Path(folder.root).name}-" \
+                                                    f"{data.file_list_key(folder)}"
+        if marker.exists():
+            continue
+        found = data.find_unreadable(folder, progress=progress)
+        bad += found
+        if not found:
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:  # a cache that cannot be written: check again next time
+                pass
+    if bad:
+        listed = "; ".join(f"{path} ({why})" for path, why in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise TrainError(f"{len(bad)} file(s) under {root} cannot be read as images: {listed}{more}. Replace them, "
+                         "or move them out of the folder; nothing has been trained yet.")
 
 
 def _image_folders(cfg: Config) -> RunData:
@@ -169,23 +210,30 @@ def _image_folders(cfg: Config) -> RunData:
     crop = crop_size(cfg)
     scale = square_size(crop)
     try:
-        if cfg.predecode:
-            data.imagenet_folder(root, "train"), data.imagenet_folder(root, "val")  # the layout's clear errors
-            full, test = (data.predecode(root / split, cfg.cache_dir, scale=scale, workers=max(cfg.workers, 1),
-                                         progress=cfg.progress) for split in ("train", "val"))
-            seen: Any = full
-        else:
-            full = data.imagenet_folder(root, "train", transform=data.paper_transform(True, crop, scale=scale))
-            seen = data.imagenet_folder(root, "train", transform=data.paper_transform(False, crop, scale=scale))
-            test = data.imagenet_folder(root, "val", transform=data.paper_transform(False, crop, scale=scale))
-    except (datasets.DataNotFound, data.BadImage) as err:
+        with _data_errors():
+            folders = data.imagenet_folder(root, "train"), data.imagenet_folder(root, "val")  # the layout's errors
+            if folders[0].classes != folders[1].classes:
+                raise TrainError(f"train/ and val/ of {root} must have the same class folders: train/ has "
+                                 f"{len(folders[0].classes)} ({', '.join(folders[0].classes[:5])}...), val/ has "
+                                 f"{len(folders[1].classes)} ({', '.join(folders[1].classes[:5])}...)")
+            _refuse_unreadable(folders, root, cfg.progress)
+            if cfg.predecode:
+                full, test = (data.predecode(root / split, cfg.cache_dir, scale=scale, workers=max(cfg.workers, 1),
+                                             progress=cfg.progress) for split in ("train", "val"))
+                seen: Any = full
+            else:
+                full = data.imagenet_folder(root, "train", transform=data.paper_transform(True, crop, scale=scale))
+                seen = data.imagenet_folder(root, "train", transform=data.paper_transform(False, crop, scale=scale))
+                test = data.imagenet_folder(root, "val", transform=data.paper_transform(False, crop, scale=scale))
+    except data.BadImage as err:
         raise TrainError(f"no data: {err}") from err
     if full.classes != test.classes:
         raise TrainError(f"train/ has {len(full.classes)} classes and val/ has {len(test.classes)}; they must match")
     keep, held = holdout_split(dataset_labels(full), cfg.val_split)
     source = (f"image folders {root.name}/: {len(keep):,} training images, {len(held):,} held out for "
               f"validation, {len(test):,} test images (val/)")
-    return RunData(Subset(full, keep.tolist()), Subset(seen, held.tolist()), test, len(full.classes), source)
+    return RunData(Subset(full, keep.tolist()), Subset(seen, held.tolist()), test, len(full.classes), source,
+                   tuple(full.classes))
 
 
 @functools.lru_cache(maxsize=16)

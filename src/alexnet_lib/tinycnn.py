@@ -48,8 +48,13 @@ class TinyCNNConfig:
     num_classes: int = 10
 
     def __post_init__(self) -> None:
-        if self.size % 4:
-            raise ValueError(f"size must be divisible by 4 (two 2x2 poolings), got {self.size}")
+        if not isinstance(self.size, int) or self.size < 4 or self.size % 4:
+            raise ValueError(f"size must be divisible by 4 (two 2x2 poolings), and at least 4, got {self.size!r}")
+        if self.in_channels < 1 or len(self.channels) != 2 or min(self.channels) < 1:
+            raise ValueError(f"in_channels and both channels must be at least 1, got {self.in_channels} and "
+                             f"{self.channels}")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {self.num_classes}")
 
     @property
     def flat_features(self) -> int:
@@ -116,7 +121,7 @@ class SGDMomentum:
     """
 
     def __init__(self, lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
-        if lr <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
+        if not (np.isfinite(lr) and lr > 0 and 0 <= momentum < 1 and np.isfinite(weight_decay) and weight_decay >= 0):
             raise ValueError(f"need lr > 0, 0 <= momentum < 1, weight_decay >= 0; got {lr}, {momentum}, {weight_decay}")
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
         self.velocity: Params = {}
@@ -124,6 +129,11 @@ class SGDMomentum:
     def step(self, params: Params, grads: Params) -> None:
         """Update ``params`` in place."""
         for name, grad in grads.items():
+            if name not in params:
+                raise KeyError(f"a gradient for {name!r}, which is not among the parameters {sorted(params)}")
+            if np.shape(grad) != np.shape(params[name]) or not np.issubdtype(np.asarray(params[name]).dtype, np.floating):
+                raise ValueError(f"{name}: the gradient {np.shape(grad)} must match the parameter "
+                                 f"{np.shape(params[name])}, a float array (it is updated in place)")
             if self.weight_decay:
                 grad = grad + self.weight_decay * params[name]
             if name in self.velocity:
