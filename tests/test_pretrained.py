@@ -110,6 +110,16 @@ def test_bad_photographs_give_clear_errors(tmp_path):
         net.classify([not_an_image])
     tiny = torch.full((3, 1, 1), 128, dtype=torch.uint8)  # a 1x1 photograph is scaled up, not refused
     assert net.preprocess([tiny]).shape == (1, 3, 128, 128)
+    with pytest.raises(ValueError, match=r"uint8 patches \(N, 3, H, W\)"):
+        net.normalise(torch.zeros(1, 3, 128, 128))
+
+
+def test_normalise_is_preprocess_without_the_cutting(tmp_path):
+    _, path = _small_network(tmp_path)
+    net = pretrained.book_network(path)
+    paths = [p for p, _ in pretrained.sample_photos()][:2]
+    patches = torch.stack([net.patch(p) for p in paths])
+    torch.testing.assert_close(net.normalise(patches), net.preprocess(paths))
 
 
 def test_the_wheel_carries_the_network_and_a_fresh_environment_classifies_with_it(tmp_path):

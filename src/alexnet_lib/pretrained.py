@@ -179,12 +179,19 @@ class BookNetwork(AlexNet):
                              f"{getattr(x, 'dtype', type(x).__name__)} {tuple(getattr(x, 'shape', ()))}")
         return v2.Compose([*square_steps(self.scale), v2.CenterCrop(self.image_size)])(x)
 
+    def normalise(self, patches: torch.Tensor) -> torch.Tensor:
+        """``uint8`` patches ``(N, 3, size, size)`` (from :meth:`patch`) as the network's float
+        input: scaled to [0, 1], then normalised with the per-channel mean and standard deviation."""
+        if not (isinstance(patches, torch.Tensor) and patches.dim() == 4 and patches.dtype == torch.uint8):
+            raise ValueError("expected uint8 patches (N, 3, H, W), got "
+                             f"{getattr(patches, 'dtype', type(patches).__name__)} {tuple(getattr(patches, 'shape', ()))}")
+        mean, std = torch.tensor(self.mean).view(1, 3, 1, 1), torch.tensor(self.std).view(1, 3, 1, 1)
+        return (patches.to(torch.float32).div(255) - mean) / std
+
     def preprocess(self, images: Iterable[torch.Tensor | str | os.PathLike[str]]) -> torch.Tensor:
         """A float batch ``(N, 3, size, size)`` for the network: each photograph's :meth:`patch`,
-        scaled to [0, 1] and normalised with the per-channel mean and standard deviation."""
-        patches = torch.stack([self.patch(image) for image in images]).to(torch.float32).div_(255)
-        mean, std = torch.tensor(self.mean).view(1, 3, 1, 1), torch.tensor(self.std).view(1, 3, 1, 1)
-        return (patches - mean) / std
+        :meth:`normalise`\ d."""
+        return self.normalise(torch.stack([self.patch(image) for image in images]))
 
     @torch.no_grad()
     def classify(self, images: Iterable[torch.Tensor | str | os.PathLike[str]], k: int = 5
