@@ -4,9 +4,10 @@
     python tools/measure_notebooks.py --profile smoke notebooks/05_*.ipynb
 
 Each notebook runs top to bottom in a fresh kernel (as nbval and the book build run
-it); a thread samples the resident memory of the kernel and its child processes
-(DataLoader workers) every 0.1 s. Results are merged into ``book/compute_budget.json``
-with the machine they were measured on and a hash of the notebook's code, so that a
+it); a thread samples the memory of the kernel and its child processes (DataLoader
+workers; proportional set sizes, so that pages they share count once) every 0.1 s.
+Results are merged into ``book/compute_budget.json`` with the machine they were
+measured on and a hash of the notebook's code, so that a
 page can say when a measurement belongs to an earlier version of the chapter. The
 book shows them as a badge at the top of each chapter and in the instructor guide
 (``book/_ext/compute_badges.py``).
@@ -40,7 +41,15 @@ SLOW_CELL = 5  # seconds: cells at least this long are listed by number, to show
 CELL_LIMIT = 100  # seconds: a cell a third of the build's 600 s limit on a good day fails on a bad one
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_memory(pid: int) -> int:
+    """The memory of a process and its children (DataLoader workers) in bytes.
+
+    On Linux each process counts its proportional set size (PSS): a page that several
+    processes share (the workers are forked from the kernel, and share its copy of
+    PyTorch and of the decoded images) is divided between them, so the sum is what the
+    machine must hold. Adding resident sizes (RSS) would count every shared page once
+    per worker. Where PSS is not available, RSS.
+    """
     try:
         proc = psutil.Process(pid)
         procs = [proc, *proc.children(recursive=True)]
@@ -49,6 +58,9 @@ def _tree_rss(pid: int) -> int:
     total = 0
     for p in procs:
         try:
+            info = p.memory_full_info()
+            total += getattr(info, "pss", info.rss)
+        except psutil.AccessDenied:
             total += p.memory_info().rss
         except psutil.NoSuchProcess:
             pass
@@ -77,7 +89,7 @@ def measure(path: Path, profile: str, timeout: int = 1200) -> dict[str, object]:
     def sample(pid: int) -> None:
         nonlocal peak, peak_gpu
         while not stop.is_set():
-            peak = max(peak, _tree_rss(pid))
+            peak = max(peak, _tree_memory(pid))
             if gpu:  # the card's memory in use (nvidia-smi takes ~50 ms): what a 16 GB T4 must hold
                 peak_gpu = max(peak_gpu, _gpu_used_mib())
             time.sleep(0.1)

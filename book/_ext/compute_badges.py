@@ -62,7 +62,8 @@ def _cell(budget: dict[str, Any], stem: str, current: str | None, profile: str) 
     machine = f"{where.get('processor', '?')}, {where.get('cpus', '?')} CPUs" + (
         f", {where['gpu']}" if where.get("gpu") else "")
     text = f"{_duration(run['seconds'])} · {run['peak_mib']:,} MiB"
-    note = f"Measured on {run['date']} on {machine}: wall time and peak memory of the kernel."
+    note = (f"Measured on {run['date']} on {machine}: wall time, and peak memory of the kernel and its "
+            "worker processes (pages they share counted once).")
     if "peak_gpu_mib" in run:
         text += f" · GPU {run['peak_gpu_mib']:,} MiB"
         note += " GPU: the most memory in use on the card."

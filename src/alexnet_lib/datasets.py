@@ -99,8 +99,9 @@ class DataDamaged(DataNotFound):
     """A dataset's file is there but cannot be used: truncated, damaged, or not what its name says."""
 
 
-class DownloadFailed(OSError, DataError):
-    """A download did not complete (no network, the server refused, or it stopped half-way)."""
+class DownloadFailed(DataNotFound):
+    """A download did not complete (no network, the server refused, or it stopped half-way): the
+    data is not here, so code that falls back where data is missing falls back here too."""
 
 
 class ChecksumMismatch(ValueError, DataError):

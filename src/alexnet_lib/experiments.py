@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import textwrap
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from . import datasets, recorded, train
 from .checkpoints import CHECKPOINT, load_history, read_checkpoint
 from .config import Config, TrainError
 from .devices import default_workers
-from .profiles import Profile
+from .profiles import NO_DOWNLOAD_VAR, Profile, no_downloads
 from .run_data import data_identity
 from .version import __version__
 
@@ -34,15 +36,44 @@ from .version import __version__
 _NOT_IN_KEY = ("checkpoint_dir", "progress", "resume", "overwrite", "workers", "cache_dir", "download", "max_steps")
 
 
+def stand_in_banner(dataset: str, why: str) -> str:
+    """The banner a chapter prints when generated images stand in for ``dataset``: what is
+    missing, why, and what every number and figure below is then about (80 characters a line)."""
+    rule = "=" * 78
+    text = (f"{dataset} is not on this machine ({why}). Generated images stand in for it: every "
+            "number and figure below built from them is about generated images, not photographs. "
+            f"To use {dataset}, allow the download (unset {NO_DOWNLOAD_VAR}; the cpu and gpu "
+            f"profiles download what is missing) or set {datasets.ENV_VAR} to a folder that holds it.")
+    return "\n".join([rule, *textwrap.wrap(text, 78, break_on_hyphens=False), rule])
+
+
+def _available(load: Callable[[bool], Any], name: str, profile: Profile) -> Any | None:
+    """``load(download_ok)``, or ``None`` after printing :func:`stand_in_banner` where the data is
+    missing (not here, download not allowed, or the download failed)."""
+    try:
+        return load(profile.downloads)
+    except datasets.DataNotFound as err:
+        if isinstance(err, datasets.DownloadFailed):
+            why = "its download failed: " + str(err)
+        elif no_downloads():
+            why = f"{NO_DOWNLOAD_VAR} is set"
+        elif not profile.downloads:
+            why = f"the {profile.name} profile downloads nothing"
+        else:
+            why = str(err)
+        print(stand_in_banner(name, why))
+        return None
+
+
 def cifar_dataset(profile: Profile) -> str:
-    """``"cifar10"`` where CIFAR-10 is at hand (downloaded in the ``gpu`` profile), else, saying
-    why, ``"synthetic"``; the ``smoke`` profile always uses generated images."""
+    """``"cifar10"`` where CIFAR-10 is at hand (downloaded where missing in the ``cpu`` and ``gpu``
+    profiles), else, with a banner that says why, ``"synthetic"``; the ``smoke`` profile always
+    uses generated images."""
     if profile.is_smoke:
         return "synthetic"
-    try:
-        found = datasets.load_cifar10("train", download_ok=profile.downloads, progress=False)
-    except datasets.DataNotFound as err:
-        print(f"CIFAR-10 not available ({err}); using generated images instead.")
+    found = _available(lambda ok: datasets.load_cifar10("train", download_ok=ok, progress=True), "CIFAR-10",
+                       profile)
+    if found is None:
         return "synthetic"
     print(f"CIFAR-10: {found.source}")
     return "cifar10"
@@ -73,17 +104,15 @@ IMAGENETTE_BUDGET = "imagenette_budget_cpu_2core"  # the recorded study that cho
 
 
 def imagenette_dataset(profile: Profile) -> str:
-    """``"imagenette"`` where Imagenette is at hand (its 224 px copy, or the 320 px release, downloaded
-    in the ``gpu`` profile), else, saying why, ``"synthetic"``; the ``smoke`` profile always uses
-    generated images."""
+    """``"imagenette"`` where Imagenette is at hand (its 224 px copy, or the 320 px release,
+    downloaded where missing in the ``cpu`` and ``gpu`` profiles), else, with a banner that says
+    why, ``"synthetic"``; the ``smoke`` profile always uses generated images."""
     if profile.is_smoke:
         print(f"{profile.name} profile: generated images stand in for Imagenette")
         return "synthetic"
-    try:
-        found = datasets.find_imagenette("auto", download_ok=profile.downloads, progress=False)
-    except datasets.DataNotFound as err:
-        print(f"Imagenette not available ({err}); generated images stand in for it, and the numbers below "
-              "are not about photographs.")
+    found = _available(lambda ok: datasets.find_imagenette("auto", download_ok=ok, progress=True), "Imagenette",
+                       profile)
+    if found is None:
         return "synthetic"
     print(f"Imagenette: {found.name} in {found.parent.name}/ (train/ and val/ folders of ImageNet photographs)")
     return "imagenette"

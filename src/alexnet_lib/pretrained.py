@@ -190,7 +190,7 @@ class BookNetwork(AlexNet):
 
     def preprocess(self, images: Iterable[torch.Tensor | str | os.PathLike[str]]) -> torch.Tensor:
         """A float batch ``(N, 3, size, size)`` for the network: each photograph's :meth:`patch`,
-        :meth:`normalise`\ d."""
+        then :meth:`normalise`."""
         return self.normalise(torch.stack([self.patch(image) for image in images]))
 
     @torch.no_grad()

@@ -40,6 +40,16 @@ def progress_bars_off() -> bool:
     """
     return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
 
+NO_DOWNLOAD_VAR = "ALEXNET_NO_DOWNLOAD"
+
+
+def no_downloads() -> bool:
+    """True when the reader has asked for no downloads: ``ALEXNET_NO_DOWNLOAD`` set, and not to
+    ``0``, ``false`` or ``no``. Chapters then use what is on the machine, and generated images
+    where a dataset is missing (saying so)."""
+    return os.environ.get(NO_DOWNLOAD_VAR, "").strip().lower() not in ("", "0", "false", "no")
+
+
 T = TypeVar("T")
 
 
@@ -85,8 +95,10 @@ class Profile:
 
     @property
     def downloads(self) -> bool:
-        """Whether data and weights may be downloaded (the ``gpu`` profile only)."""
-        return self.name == "gpu"
+        """Whether missing data and weights are downloaded: in the ``cpu`` and ``gpu`` profiles,
+        unless ``ALEXNET_NO_DOWNLOAD`` is set (to anything but ``0``); never in ``smoke`` and
+        ``gpu-smoke``, which the tests run without a network."""
+        return self.name in ("cpu", "gpu") and not no_downloads()
 
 
 def _cuda_available() -> bool:
@@ -159,6 +171,17 @@ def _cache_on_drive() -> str:
     return DRIVE_CACHE
 
 
+def download_note(profile: Profile) -> str:
+    """What the profile does when a dataset is missing, in two lines for :func:`setup`."""
+    if profile.downloads:
+        return ("data: a missing dataset is downloaded (its size said first, then checked);\n"
+                f"      set {NO_DOWNLOAD_VAR}=1 to use only what is on this machine")
+    if profile.name in ("cpu", "gpu"):
+        return (f"data: no downloads ({NO_DOWNLOAD_VAR} is set); where a dataset is missing,\n"
+                "      generated images stand in, and the chapter says so")
+    return "data: no downloads in this profile; generated images stand in for missing data"
+
+
 def setup(seed: int | None = 0, *, quiet: bool = False, drive: bool = False) -> Profile:
     """Prepare a notebook: choose the profile, seed the RNGs and say what was chosen.
 
@@ -192,6 +215,8 @@ def setup(seed: int | None = 0, *, quiet: bool = False, drive: bool = False) -> 
         )
         if cache_note:
             print(cache_note)
+        if profile.name in ("cpu", "gpu"):
+            print(download_note(profile))
         if profile.name != "smoke":
-            print(f"To change the profile, set {ENV_VAR} to one of: {', '.join(PROFILES)}.")
+            print(f"To change the profile, set {ENV_VAR} to {', '.join(PROFILES[:-1])} or {PROFILES[-1]}.")
     return profile
