@@ -69,14 +69,16 @@ def _repo_url() -> str:
 def test_one_repository_url_everywhere():
     url = _repo_url()
     slug = url.removeprefix("https://github.com/")
-    colab = f"https://colab.research.google.com/github/{slug}/blob/main/colab/"  # the Colab edition
-    readme = (ROOT / "README.md").read_text()
-    for found in re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", readme):
-        assert found.startswith(colab), f"README Colab link {found} does not follow _config.yml ({url})"
-    assert _pyproject()["project"]["urls"]["Homepage"] == url
-    assert url in (ROOT / "book" / "setup.md").read_text()
     sys.path.insert(0, str(ROOT / "src"))
     from alexnet_lib.version import __version__
+
+    # the Colab edition of the released version: the same tag as the install line
+    colab = f"https://colab.research.google.com/github/{slug}/blob/v{__version__}/colab/"
+    readme = (ROOT / "README.md").read_text()
+    for found in re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", readme):
+        assert found.startswith(colab), f"README Colab link {found} does not open v{__version__} ({url})"
+    assert _pyproject()["project"]["urls"]["Homepage"] == url
+    assert url in (ROOT / "book" / "setup.md").read_text()
 
     for nb in NOTEBOOKS:
         text = nb.read_text()

@@ -61,10 +61,20 @@ def site_url() -> str:
     return f"https://{owner}.github.io/{name}"
 
 
+def release_tag() -> str:
+    """The released version the Colab edition belongs to, ``v<version>``: its chapters install
+    the library of that tag, and open from it, so that the notebook and the library agree."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from alexnet_lib.version import __version__
+
+    return f"v{__version__}"
+
+
 def colab_url(notebook: str) -> str:
-    """The address that opens the Colab edition of ``notebook`` (a file name) in Colab."""
+    """The address that opens the Colab edition of ``notebook`` (a file name) in Colab, from the
+    released version's tag (the same version its first cell installs)."""
     slug = repository_url().removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{slug}/blob/main/colab/{notebook}"
+    return f"https://colab.research.google.com/github/{slug}/blob/{release_tag()}/colab/{notebook}"
 
 
 # --- citations ---------------------------------------------------------------------------
