@@ -39,3 +39,19 @@ def test_no_cpu_cell_runs_over_100_seconds():
     slow = {stem: run.get("longest_cell_seconds") for stem, run in budget.items()
             if run.get("longest_cell_seconds") is None or run["longest_cell_seconds"] > 100}
     assert not slow, f"cells over 100 s (or not measured per cell): {slow}"
+
+
+def test_the_pages_promise_no_less_memory_than_the_chapters_need():
+    """Where the guide and the setup page name a laptop's memory, it holds the largest peak that
+    any chapter measured in the cpu profile (the badges' figure)."""
+    import re
+
+    budget = json.loads((ROOT / "book" / "compute_budget.json").read_text())["profiles"]["cpu"]
+    most = max(run["peak_mib"] for run in budget.values())
+    found = []
+    for page in ("instructor_guide.md", "setup.md", "intro.md"):
+        text = (ROOT / "book" / page).read_text()
+        found += [(page, int(gb)) for gb in re.findall(r"(\d+) GB of\s+memory", text)]
+    assert found, "the guide should say how much memory a laptop needs"
+    for page, gb in found:
+        assert gb * 1024 >= most, f"{page} promises {gb} GB, but a chapter peaked at {most:,} MiB (cpu profile)"

@@ -105,6 +105,17 @@ def add_badge(app: Sphinx, doctree: nodes.document) -> None:
     section.insert(index, nodes.raw("", _badges(app, docname.split("/", 1)[1]), format="html"))
 
 
+def _largest_peak(budget: dict[str, Any]) -> str:
+    """A sentence naming the largest memory peak of the ``cpu`` profile: what a laptop must hold."""
+    runs = budget.get("profiles", {}).get("cpu", {})
+    if not runs:
+        return ""
+    stem, run = max(runs.items(), key=lambda item: item[1]["peak_mib"])
+    return (f"<p>The most memory a chapter needs in the <code>cpu</code> profile: {run['peak_mib']:,} MiB "
+            f"(Chapter {int(stem[:2])}; the kernel and its worker processes, pages they share counted "
+            "once).</p>")
+
+
 class ComputeTable(SphinxDirective):
     """A table of every chapter's measured time and memory in each profile."""
 
@@ -132,7 +143,7 @@ class ComputeTable(SphinxDirective):
             f"torch {html.escape(str(m.get('torch')))}</li>" for p, m in machines.items())
         table = ('<table class="table compute-table"><thead><tr><th>#</th><th>chapter</th><th>reading</th>'
                  + "".join(f"<th>{p}</th>" for p in PROFILES) + "</tr></thead><tbody>" + "".join(rows)
-                 + f"</tbody></table><p>Measured on:</p><ul>{notes}</ul>")
+                 + f"</tbody></table>{_largest_peak(budget)}<p>Measured on:</p><ul>{notes}</ul>")
         self.env.note_dependency(str(_root(self.env.app) / "book" / "compute_budget.json"))
         return [nodes.raw("", table, format="html")]
 
