@@ -6,22 +6,55 @@ edits the filter in the browser and asks Python what it sees.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 import nbformat
 import pytest
 
 pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _lab(root: Path, settings: Path | None = None) -> Iterator[str]:
+    """A JupyterLab server on ``root`` (no token, this machine only); yields its address."""
+    port = _free_port()
+    env = {**os.environ, **({"JUPYTERLAB_SETTINGS_DIR": str(settings)} if settings else {})}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.token=",
+         "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not start")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture
@@ -36,27 +69,44 @@ def lab_url(tmp_path):
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "explorer.ipynb")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.token=",
-         "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={tmp_path}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not start")
+    with _lab(tmp_path) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+
+def test_a_chapter_renders_in_jupyterlab_with_myst(browser, tmp_path, screenshot_dir):
+    """`make lab` as a reader meets it: jupyterlab-myst is enabled and renders a chapter's
+    exercise as an exercise, its solution as a folded dropdown, and the solution's code folded
+    (tools/nbstrip.py marks it source_hidden); no cell is left as raw MyST."""
+    chapter = ROOT / "notebooks" / "01_convolution_by_hand.ipynb"
+    (tmp_path / "nb").mkdir()
+    shutil.copy(chapter, tmp_path / "nb" / chapter.name)
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)  # every cell in the page, not only those scrolled to
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    with _lab(tmp_path / "nb", tmp_path / "settings") as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        try:
+            page.goto(f"{url}/lab/tree/{chapter.name}")
+            page.wait_for_selector(".jp-Notebook .jp-MarkdownCell .myst", timeout=120000)
+            exercise = page.locator(".jp-MarkdownCell", has_text="output_size(n, k, padding, stride)").first
+            exercise.scroll_into_view_if_needed()
+            headers = exercise.locator(".myst-exercise-header").all_inner_texts()
+            assert any(h.strip().startswith("Exercise") for h in headers), headers
+            assert ":label:" not in exercise.inner_text() and "{exercise}" not in exercise.inner_text()
+            opener = page.locator(".jp-MarkdownCell", has_text="Start of Solution to").first
+            assert opener.is_visible()
+            # the solution's code cell right after it: folded, its code not shown
+            solution = page.locator(".jp-CodeCell", has_text="check_output_size").first
+            code = solution.locator(".jp-InputArea-editor")
+            assert solution.locator(".jp-InputPlaceholder").count() == 1 and not code.is_visible()
+            raw = [t for t in page.locator(".jp-MarkdownCell").all_inner_texts() if "```{" in t or "````{" in t]
+            assert not raw, f"cells left as raw MyST: {raw[:2]}"
+            exercise.screenshot(path=str(screenshot_dir / "chapter1_exercise_jupyterlab.png"))
+            assert not errors, errors
+        finally:
+            page.close()
 
 
 def test_explorer_in_jupyterlab(browser, lab_url, screenshot_dir):

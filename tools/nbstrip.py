@@ -9,12 +9,18 @@ A code cell keeps its outputs (and its execution count, without which nbval
 treats it as never run) when it is tagged ``nbval-check-output`` (or its source
 contains ``# NBVAL_CHECK_OUTPUT``): nbval --nbval-lax compares exactly those cells. Every other cell loses its
 outputs and execution count; widget state and per-run metadata are removed.
+
+The cells of an exercise's solution (between ``{solution-start}`` and ``{solution-end}``)
+are marked ``jupyter.source_hidden``: JupyterLab, Notebook 7 and VS Code show them folded
+until the reader opens them, as the book folds them in a dropdown (JupyterLab renders each
+cell on its own, so the dropdown alone cannot fold the code cells that follow it).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -31,10 +37,37 @@ def keeps_output(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and (TAG in tags or MARK in cell.source)
 
 
+SOLUTION_MARK = re.compile(r"\{solution-(start|end)\}")
+
+
+def solution_cells(nb: nbformat.NotebookNode) -> set[int]:
+    """The indices of the cells wholly inside a gated solution: code cells, and Markdown cells
+    without a marker of their own."""
+    inside, found = False, set()
+    for index, cell in enumerate(nb.cells):
+        marks = SOLUTION_MARK.findall(cell.source) if cell.cell_type == "markdown" else []
+        if inside and not marks:
+            found.add(index)
+        if marks:
+            inside = marks[-1] == "start"
+    return found
+
+
+def _hidden(cell: nbformat.NotebookNode) -> bool:
+    return bool(cell.metadata.get("jupyter", {}).get("source_hidden"))
+
+
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata = nbformat.NotebookNode({k: v for k, v in nb.metadata.items() if k in KEEP_METADATA})
-    for cell in nb.cells:
+    folded = solution_cells(nb)
+    for index, cell in enumerate(nb.cells):
         cell.metadata.pop("execution", None)
+        if index in folded:
+            cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+        elif _hidden(cell):
+            del cell.metadata["jupyter"]["source_hidden"]
+            if not cell.metadata["jupyter"]:
+                del cell.metadata["jupyter"]
         if cell.cell_type != "code":
             continue
         if not keeps_output(cell):
@@ -50,6 +83,10 @@ def problems(nb: nbformat.NotebookNode) -> list[str]:
             found.append(f"cell {index} has outputs")
         if cell.cell_type == "code" and cell.execution_count is not None and not keeps_output(cell):
             found.append(f"cell {index} has an execution count")
+    folded = solution_cells(nb)
+    for index, cell in enumerate(nb.cells):
+        if (index in folded) != _hidden(cell):
+            found.append(f"cell {index} should {'' if index in folded else 'not '}be folded (a solution's cell)")
     extra = set(nb.metadata) - KEEP_METADATA
     if extra:
         found.append(f"notebook metadata has {sorted(extra)}")
