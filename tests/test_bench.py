@@ -62,8 +62,8 @@ def test_bad_arguments():
 def test_stage_times_add_up_to_the_whole():
     import time
 
-    def run(mark):
-        time.sleep(0.02)
+    def run(mark):  # far apart, so that a loaded machine's late wake-ups cannot swap them
+        time.sleep(0.5)
         mark("first")
         time.sleep(0.01)
         mark("second")
