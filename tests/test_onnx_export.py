@@ -88,20 +88,27 @@ def test_lrn_is_onnx_operator_within_each_tower(net, assets):
     assert config["export"]["operators"]["LRN"] == 4
 
 
-def test_weights_are_the_shipped_int8_values(weights, net, assets):
+def test_weights_are_the_shipped_values(weights, net, assets):
     folder, _ = assets
     model = onnx.load(str(folder / onnx_export.MODEL_FILE))
-    inits = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
-    stored = onnx_export.stored_weights(weights)
+    assert {o.domain: o.version for o in model.opset_import}[""] == onnx_export.OPSET == 21
+    inits = {i.name: i for i in model.graph.initializer}
+    stored = pretrained.stored_weights(weights or pretrained.BOOK_NETWORK_FILE)
     assert len(stored) == 8  # five convolutions, three fully connected layers
+    assert sorted(n for n, (_, _, bits) in stored.items() if bits == 4) == sorted(pretrained.FOUR_BIT)
     dequantise = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
     assert len(dequantise) == 8
     for node in dequantise:
         assert onnx.helper.get_attribute_value(node.attribute[0]) == 0  # axis 0: one scale per output channel
-    for name, (values, scale) in stored.items():
-        assert inits[name + "_int8"].dtype == np.int8 and np.array_equal(inits[name + "_int8"], values)
-        assert np.array_equal(inits[name + "_scale"], scale)
-    big_floats = [n for n, a in inits.items() if a.dtype == np.float32 and a.size > 4096]
+    for name, (values, scale, bits) in stored.items():
+        tensor = inits[f"{name}_int{bits}"]
+        assert tensor.data_type == (onnx.TensorProto.INT4 if bits == 4 else onnx.TensorProto.INT8)
+        assert np.array_equal(onnx.numpy_helper.to_array(tensor).astype(np.int8), values)
+        if bits == 4:  # two values to a byte, as the package stores them
+            assert len(tensor.raw_data) == values.size // 2
+        assert np.array_equal(onnx.numpy_helper.to_array(inits[name + "_scale"]), scale)
+    floats = {n: onnx.numpy_helper.to_array(t) for n, t in inits.items() if t.data_type == onnx.TensorProto.FLOAT}
+    big_floats = [n for n, a in floats.items() if a.size > 4096]
     assert not big_floats, f"weights left in float32: {big_floats}"
 
 
@@ -127,3 +134,14 @@ def test_page_config_comes_from_the_library(net, assets):
     kernels = np.fromfile(folder / onnx_export.KERNELS_FILE, dtype=np.uint8).reshape(96, 11, 11, 3)
     grid = viz.kernel_grid(net.features.conv1.weight, columns=96, gap=0)  # all kernels in one row
     assert np.abs(kernels.transpose(1, 0, 2, 3).reshape(11, 96 * 11, 3) - np.round(grid * 255)).max() == 0
+
+
+def test_the_page_states_the_network_s_size(assets):
+    """The page's "the network, about N MB" is the gzipped file it downloads, to the nearest MB."""
+    import re
+    from pathlib import Path
+
+    _, config = assets
+    text = (Path(__file__).resolve().parents[1] / "book" / "try_it.md").read_text()
+    stated = int(re.search(r"the network, about (\d+) MB", text).group(1))
+    assert stated == round(config["files"][onnx_export.MODEL_FILE + ".gz"]["bytes"] / 1e6)

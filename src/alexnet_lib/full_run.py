@@ -21,6 +21,7 @@ test set, Imagenette's ``val/`` folder, is evaluated once when the run ends.
     python -m alexnet_lib.full_run train            # resumes after an interruption; records when done
     python -m alexnet_lib.full_run record --tag cpu_2core
     python -m alexnet_lib.full_run ship --tag cpu_2core   # its weights into the package (book_network())
+    python -m alexnet_lib.full_run repack --tag cpu_2core # the shipped file in the current storage
     python -m alexnet_lib.full_run init             # its first two epochs with the paper's initialisation
 
 ``record`` writes ``results/imagenette_full_<tag>.json`` (machine, settings, code version,
@@ -211,32 +212,64 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     return result
 
 
-def ship(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
-    """Write the finished run's weights as the package's network file (int8 per output channel,
-    :func:`alexnet_lib.pretrained.save_book_network`), load it back as :func:`book_network` does,
-    and measure both networks on the test set: the cost of the storage, added to
-    ``imagenette_full_<tag>.json`` under ``shipped``."""
-    out = out or recorded.RESULTS_DIR
-    model, cfg, _ = experiments.load_model(folder)
-    splits = build_data(dataclasses.replace(cfg, progress=False))
-    wnids = list(splits.test.classes)
-    meta = pretrained.book_network_meta(cfg, wnids, f"results/imagenette_full_{tag}.json")
-    sha = pretrained.save_book_network(model, meta, pretrained.BOOK_NETWORK_FILE)
-    shipped = pretrained.book_network(pretrained.BOOK_NETWORK_FILE, check=False)
+def _errors(net: torch.nn.Module, splits: Any, cfg: Config) -> dict[str, Any]:
+    """``net``'s top-1 and top-5 errors on the test set (one central patch, and ten patches) and on
+    the validation split held out of the training photographs (one central patch)."""
     prep = data.BatchPreparer.for_dataset(splits.test, cfg.image_size)
-    errors: dict[str, Any] = {}
-    for name, net in (("trained", model), ("shipped", shipped)):
-        p1, p10, y = _test_probabilities(net, splits.test, cfg.image_size, prep)
-        errors[name] = {"one_patch": {f"top{k}_error": round(e, 5) for k, e in evaluate.topk_error(p1, y).items()},
-                        "ten_patches": {f"top{k}_error": round(e, 5) for k, e in evaluate.topk_error(p10, y).items()}}
+    p1, p10, y = _test_probabilities(net, splits.test, cfg.image_size, prep)
+    v1, _, vy = _test_probabilities(net, splits.val, cfg.image_size, prep)
+    rounded = lambda errors: {f"top{k}_error": round(e, 5) for k, e in errors.items()}  # noqa: E731
+    return {"one_patch": rounded(evaluate.topk_error(p1, y)), "ten_patches": rounded(evaluate.topk_error(p10, y)),
+            "validation_one_patch": rounded(evaluate.topk_error(v1, vy))}
+
+
+def _write_shipped(tag: str, out: Path, meta: dict[str, Any], sha: str, splits: Any, cfg: Config,
+                   errors: dict[str, Any], **more: Any) -> dict[str, Any]:
     result_file = out / f"imagenette_full_{tag}.json"
     result = json.loads(result_file.read_text())
     result["shipped"] = {"file": f"alexnet_lib/weights/{pretrained.BOOK_NETWORK_FILE.name}",
                          "bytes": pretrained.BOOK_NETWORK_FILE.stat().st_size, "sha256": sha,
-                         "storage": meta["storage"], "test_images": len(y), "machine": describe(),
-                         "code": code_version(), **errors}
+                         "storage": meta["storage"], "test_images": len(splits.test),
+                         "validation_images": len(splits.val), "machine": describe(), "code": code_version(),
+                         **errors, **more}
     write_json(result_file, result)
     return result["shipped"]
+
+
+def ship(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
+    """Write the finished run's weights as the package's network file (8 and 4 bits per output
+    channel, :func:`alexnet_lib.pretrained.save_book_network`), load it back as :func:`book_network`
+    does, and measure both networks on the test set and the validation split: the cost of the
+    storage, added to ``imagenette_full_<tag>.json`` under ``shipped``."""
+    out = out or recorded.RESULTS_DIR
+    model, cfg, _ = experiments.load_model(folder)
+    splits = build_data(dataclasses.replace(cfg, progress=False))
+    meta = pretrained.book_network_meta(cfg, list(splits.test.classes), f"results/imagenette_full_{tag}.json")
+    sha = pretrained.save_book_network(model, meta, pretrained.BOOK_NETWORK_FILE)
+    shipped = pretrained.book_network(pretrained.BOOK_NETWORK_FILE, check=False)
+    errors = {name: _errors(net, splits, cfg) for name, net in (("trained", model), ("shipped", shipped))}
+    return _write_shipped(tag, out, meta, sha, splits, cfg, errors)
+
+
+def repack(tag: str, out: Path | None = None) -> dict[str, Any]:
+    """Store the shipped network again in the library's current storage
+    (:data:`alexnet_lib.pretrained.STORAGE`) when the trained run is no longer at hand: its
+    weights are re-rounded from the stored ones. Measures the new file as :func:`ship` does; the
+    trained network's errors stay those recorded, and the file it replaces is recorded under
+    ``shipped.previous``."""
+    out = out or recorded.RESULTS_DIR
+    cfg = config()
+    splits = build_data(dataclasses.replace(cfg, progress=False))
+    before = pretrained.book_network(pretrained.BOOK_NETWORK_FILE, check=False)
+    old = json.loads((out / f"imagenette_full_{tag}.json").read_text())["shipped"]
+    previous = {"storage": old["storage"], "bytes": old["bytes"], "sha256": old["sha256"],
+                **_errors(before, splits, cfg)}
+    meta = {**before.meta, "storage": pretrained.STORAGE}
+    sha = pretrained.save_book_network(before, meta, pretrained.BOOK_NETWORK_FILE)
+    after = pretrained.book_network(pretrained.BOOK_NETWORK_FILE, check=False)
+    errors = {"trained": old["trained"], "shipped": _errors(after, splits, cfg)}
+    return _write_shipped(tag, out, meta, sha, splits, cfg, errors, previous=previous,
+                          repacked="re-rounded from the previous file's weights (the trained run was not kept)")
 
 
 def init_comparison(folder: Path, full: Path, epochs: int = 2, tag: str = "cpu_2core") -> dict[str, Any]:
@@ -258,10 +291,11 @@ def init_comparison(folder: Path, full: Path, epochs: int = 2, tag: str = "cpu_2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m alexnet_lib.full_run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["train", "record", "ship", "init"],
+    parser.add_argument("command", choices=["train", "record", "ship", "repack", "init"],
                         help="train (and record), record a finished run, write its weights as the package's "
-                             "network file (and measure what the storage costs), or compare the first epochs "
-                             "with the paper's initialisation")
+                             "network file (and measure what the storage costs), store the shipped file again "
+                             "in the current storage (repack), or compare the first epochs with the paper's "
+                             "initialisation")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=38)
     parser.add_argument("--device", default="auto")
@@ -275,8 +309,8 @@ def main(argv: list[str] | None = None) -> int:
             result = init_comparison(folder.with_name(folder.name + "-paper-init"), folder, tag=args.tag)
             print(json.dumps(result["runs"]))
             return 0
-        if args.command == "ship":
-            print(json.dumps(ship(folder, args.tag)))
+        if args.command in ("ship", "repack"):
+            print(json.dumps(ship(folder, args.tag) if args.command == "ship" else repack(args.tag)))
             return 0
         if args.command == "train":
             print(f"training into {folder}", flush=True)

@@ -16,12 +16,15 @@ built (it is not committed):
   (:class:`~alexnet_lib.lrn.TowerLocalResponseNorm`, ``groups=2``), so it is exported as
   ``Split`` into the towers, one ``LRN`` per tower and ``Concat``. (Traced as it is
   written, the library's fast LRN would become about fifty small operators per layer.)
-- **8-bit weights, as shipped.** The package stores every weight matrix and filter bank
-  as ``int8`` with one ``float32`` scale per output channel
-  (:func:`~alexnet_lib.pretrained.quantise`). The ONNX file keeps exactly those bytes, and
-  a ``DequantizeLinear`` node per weight (``axis=0``) multiplies them back: the weights
-  the page computes with are the library's, to the last bit, and the file is a quarter of
-  float32's size (about 23 MB instead of 93 MB). The activations stay ``float32``.
+- **8- and 4-bit weights, as shipped.** The package stores the filter banks and fc8 as
+  ``int8`` and fc6 and fc7 as 4-bit integers, each with one ``float32`` scale per output
+  channel (:func:`~alexnet_lib.pretrained.quantise`). The ONNX file keeps exactly those
+  values (ONNX's ``INT4`` type packs two to a byte, as the package does), and a
+  ``DequantizeLinear`` node per weight (``axis=0``) multiplies them back: the weights the page
+  computes with are the library's, to the last bit, and the file is about an eighth of
+  float32's size (about 13 MB instead of 93 MB). The activations stay ``float32``. ``INT4``
+  needs opset 21: the graph is exported at opset 18 (what the LRN translation is written for)
+  and then converted.
 
 :func:`page_assets` writes everything the page needs besides ONNX Runtime: the model
 (also gzipped: the page inflates it with the browser's ``DecompressionStream``), conv1's
@@ -60,16 +63,17 @@ from .viz import kernel_grid
 try:  # the `book` extra (building the page) and the `test` extra: the exporter and the runtime
     import onnx
     import onnxruntime
-    from onnx import helper, numpy_helper
+    from onnx import helper, numpy_helper, version_converter
     from onnxscript import opset18 as op
 except ImportError:  # pragma: no cover - the module still imports; exporting says what is missing
     onnx = onnxruntime = None
 
 __all__ = ["INPUT", "LOGITS", "MAPS", "OPSET", "export_onnx", "kernel_pixels", "page_assets", "page_config",
-           "run_onnx", "stored_weights"]
+           "run_onnx"]
 
 INPUT, LOGITS, MAPS = "image", "logits", "relu1"
-OPSET = 18  # LRN since opset 1, per-channel DequantizeLinear since 13; the LRN translation uses opset 18
+EXPORT_OPSET = 18  # what the exporter writes (the LRN translation uses onnxscript's opset 18)
+OPSET = 21  # the file's: DequantizeLinear of INT4 values since opset 21 (LRN since 1)
 MODEL_FILE, KERNELS_FILE, CONFIG_FILE = "model.onnx", "conv1_kernels.bin", "config.json"
 MAX_BYTES = 25_000_000  # the page downloads this file: the book's limit for it
 # The ONNX Runtime setting that folds the weights once (the page sets it too, from page_config).
@@ -133,35 +137,29 @@ class _TwoOutputs(nn.Module):
 
 # --- the weights as the package stores them --------------------------------------------------
 
-def stored_weights(weights: str | os.PathLike[str] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{parameter name: (int8 values, float32 scale per output channel)}`` from the network's
-    file (the shipped one by default), exactly as :func:`~alexnet_lib.pretrained.save_book_network`
-    wrote them."""
-    file = Path(weights) if weights is not None else pretrained.BOOK_NETWORK_FILE
-    with np.load(file, allow_pickle=False) as arrays:
-        return {key[:-len(".int8")]: (arrays[key], arrays[key[:-len(".int8")] + ".scale"])
-                for key in arrays.files if key.endswith(".int8")}
-
-
-def _quantise_initialisers(model, stored: dict[str, tuple[np.ndarray, np.ndarray]]) -> int:
-    """Replace each float weight of ``model`` (an ``onnx.ModelProto``) that the file stores in 8 bits
-    by those bytes and a ``DequantizeLinear`` node; returns how many were replaced."""
+def _quantise_initialisers(model, stored: dict[str, tuple[np.ndarray, np.ndarray, int]]) -> int:
+    """Replace each float weight of ``model`` (an ``onnx.ModelProto``) that the file stores in 8 or
+    4 bits by those values and a ``DequantizeLinear`` node; returns how many were replaced."""
     graph = model.graph
     nodes, kept, replaced = [], [], 0
     for init in graph.initializer:
         if init.name not in stored:
             kept.append(init)
             continue
-        values, scale = stored[init.name]
+        values, scale, bits = stored[init.name]
         current = numpy_helper.to_array(init)
         if current.shape != values.shape:
             raise ValueError(f"{init.name}: the graph holds {current.shape}, the file {values.shape}")
         expected = values.astype(np.float32) * scale.astype(np.float32).reshape((-1,) + (1,) * (values.ndim - 1))
         if not np.array_equal(current, expected):
             raise ValueError(f"{init.name}: the exported weights are not the file's (was another network exported?)")
-        kept += [numpy_helper.from_array(values, init.name + "_int8"),
-                 numpy_helper.from_array(scale.astype(np.float32), init.name + "_scale")]
-        nodes.append(helper.make_node("DequantizeLinear", [init.name + "_int8", init.name + "_scale"], [init.name],
+        if bits == 4:
+            quantised = helper.make_tensor(init.name + "_int4", onnx.TensorProto.INT4, values.shape,
+                                           pretrained.pack4(values).tobytes(), raw=True)
+        else:
+            quantised = numpy_helper.from_array(values, init.name + "_int8")
+        kept += [quantised, numpy_helper.from_array(scale.astype(np.float32), init.name + "_scale")]
+        nodes.append(helper.make_node("DequantizeLinear", [quantised.name, init.name + "_scale"], [init.name],
                                       name=init.name + "_dequantise", axis=0))
         replaced += 1
     missing = set(stored) - {init.name for init in graph.initializer}
@@ -189,17 +187,17 @@ def export_onnx(path: str | os.PathLike[str], weights: str | os.PathLike[str] | 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on its own internals
         program = torch.onnx.export(
-            view, (example,), dynamo=True, opset_version=OPSET, input_names=[INPUT], output_names=[LOGITS, MAPS],
+            view, (example,), dynamo=True, opset_version=EXPORT_OPSET, input_names=[INPUT], output_names=[LOGITS, MAPS],
             dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
             custom_translation_table={torch.ops.alexnet_book.lrn.default: _lrn_onnx}, verbose=False)
-    model = program.model_proto
-    replaced = _quantise_initialisers(model, stored_weights(weights))
+    model = version_converter.convert_version(program.model_proto, OPSET)
+    replaced = _quantise_initialisers(model, pretrained.stored_weights(weights or pretrained.BOOK_NETWORK_FILE))
     # Strip what the exporter records for debugging (source lines, node names in PyTorch).
     for node in model.graph.node:
         node.doc_string = ""
         del node.metadata_props[:]
     del model.metadata_props[:]
-    model.doc_string = f"alexnet_lib's book network ({net.meta.get('source', '?')}), int8 weights"
+    model.doc_string = f"alexnet_lib's book network ({net.meta.get('source', '?')}), 8- and 4-bit weights"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path), save_as_external_data=False)
@@ -210,7 +208,7 @@ def export_onnx(path: str | os.PathLike[str], weights: str | os.PathLike[str] | 
     for node in model.graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
     return {"path": str(path), "bytes": size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "operators": ops, "int8_weights": replaced, "opset": OPSET}
+            "operators": ops, "quantised_weights": replaced, "opset": OPSET}
 
 
 def run_onnx(path: str | os.PathLike[str], x: torch.Tensor | np.ndarray, outputs: tuple[str, ...] = (LOGITS, MAPS)
@@ -280,7 +278,7 @@ def page_assets(folder: str | os.PathLike[str], weights: str | os.PathLike[str] 
     config["files"] = {name: {"bytes": (folder / name).stat().st_size,
                               "sha256": hashlib.sha256((folder / name).read_bytes()).hexdigest()}
                        for name in (MODEL_FILE, MODEL_FILE + ".gz", KERNELS_FILE)}
-    config["export"] = {k: summary[k] for k in ("operators", "int8_weights", "opset")}
+    config["export"] = {k: summary[k] for k in ("operators", "quantised_weights", "opset")}
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1, sort_keys=True))
     return config
 

@@ -3,12 +3,14 @@
 **The book's network** (:func:`book_network`) is the recorded full-width run of Chapter 7
 (:mod:`alexnet_lib.full_run`): the paper's AlexNet trained on Imagenette's ten classes at
 128 pixels. It ships inside the package, so it needs no training and no network. Its
-23.4 million weights are stored in 8 bits: each output channel (a conv filter, a row of a
-fully connected layer) keeps its own scale, ``w ~ scale * round(w / scale)`` with
-``scale = max|w| / 127``, and the biases stay in float32. That makes the file four times
-smaller than float32 (about 22 MB instead of 93 MB); what the rounding costs in test error
-is measured once and recorded (``results/imagenette_full_*.json``, key ``shipped``).
-The file is checked against its SHA-256 before it is read, and it is read with
+23.4 million weights are stored in 8 or 4 bits: each output channel (a conv filter, a row of a
+fully connected layer) keeps its own scale, ``w ~ scale * round(w / scale)``. The filter
+banks and fc8 use 8 bits (``scale = max|w| / 127``); fc6 and fc7, 21 of the 23 million
+weights, use 4 bits (levels -7..7, each row's scale chosen to make its squared rounding
+error smallest, :func:`quantise`); the biases stay in float32. That makes the file seven
+times smaller than float32 (about 12 MB instead of 93 MB); what the rounding costs in
+validation and test error is measured and recorded (``results/imagenette_full_*.json``,
+key ``shipped``). The file is checked against its SHA-256 before it is read, and it is read with
 ``numpy.load(..., allow_pickle=False)``: no code in it can run.
 
 **torchvision's AlexNet** trained on ImageNet is found or downloaded and verified.
@@ -44,11 +46,11 @@ from .models import AlexNet
 from .run_data import square_size
 
 __all__ = ["BOOK_NETWORK_FILE", "BOOK_NETWORK_SHA256", "BookNetwork", "TORCHVISION_FILE", "TORCHVISION_SHA256_PREFIX",
-           "TORCHVISION_URL", "book_network", "book_network_meta", "dequantise", "find_torchvision_weights", "imagenet_classes",
-           "load_torchvision_alexnet", "quantise", "sample_photos", "save_book_network"]
+           "TORCHVISION_URL", "book_network", "book_network_meta", "dequantise", "FOUR_BIT", "STORAGE", "pack4", "unpack4", "find_torchvision_weights", "imagenet_classes",
+           "load_torchvision_alexnet", "quantise", "sample_photos", "save_book_network", "stored_weights"]
 
-BOOK_NETWORK_FILE = Path(__file__).resolve().parent / "weights" / "imagenette_alexnet_int8.npz"
-BOOK_NETWORK_SHA256 = "6a4c0eac35b5607d753b87a9bfe1fcaaf4ab24de516933e01e83c796cf17070c"
+BOOK_NETWORK_FILE = Path(__file__).resolve().parent / "weights" / "imagenette_alexnet.npz"
+BOOK_NETWORK_SHA256 = "ebafc0cb8137d153c928a3e66cbc2b0c74d2bb89b22bebcbbca9724f5da3aad6"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 
 TORCHVISION_FILE = "alexnet-owt-7be5be79.pth"
@@ -116,13 +118,62 @@ def imagenet_classes() -> list[str]:
 # --- the book's network -------------------------------------------------------------------
 
 
-def quantise(weight: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+# The weights stored in 4 bits: fc6 and fc7 hold 21 of the network's 23.4 million weights. In
+# 4 bits they cost no measurable error (results/imagenette_full_*.json, "shipped"); the filter
+# banks and fc8, small and closer to the input or the output, keep 8 bits.
+FOUR_BIT = ("classifier.fc6.weight", "classifier.fc7.weight")
+STORAGE = ("per output channel: fc6 and fc7 in 4 bits (-7..7, the scale of least squared error), "
+           "the filter banks and fc8 in 8 bits (scale = max|w| / 127); biases float32")
+_CLIPS = np.linspace(0.3, 1.0, 15)  # the 4-bit scales tried per row, as fractions of max|w| / 7
+
+
+def quantise(weight: torch.Tensor, bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """``int8`` values and ``float32`` scales, one per output channel (the first axis), such that
-    ``values * scale`` is ``weight`` rounded to 255 levels between ``-max|w|`` and ``max|w|``."""
+    ``values * scale`` approximates ``weight``.
+
+    ``bits=8``: 255 levels between ``-max|w|`` and ``max|w|`` (``scale = max|w| / 127``).
+    ``bits=4``: 15 levels, ``-7..7``; with so few, a row's few largest weights would leave most of
+    the others on two or three levels, so each row's scale is the one among ``c * max|w| / 7``
+    (``c`` from 0.3 to 1) whose rounding error, summed over the row, is smallest (the largest
+    weights are then clipped to ``+-7 * scale``). The values of ``bits=4`` lie in -7..7 and
+    are stored two to a byte (:func:`pack4`).
+    """
+    if bits not in (4, 8):
+        raise ValueError(f"bits must be 8 or 4, got {bits}")
     w = weight.detach().to(torch.float32).cpu().reshape(len(weight), -1)
-    scale = w.abs().amax(dim=1).clamp_min(torch.finfo(torch.float32).tiny) / 127
-    values = torch.round(w / scale[:, None]).clamp_(-127, 127).to(torch.int8)
-    return values.reshape(weight.shape).numpy(), scale.numpy()
+    tiny = torch.finfo(torch.float32).tiny
+    if bits == 8:
+        scale = w.abs().amax(dim=1).clamp_min(tiny) / 127
+        values = torch.round(w / scale[:, None]).clamp_(-127, 127)
+    else:
+        peak = w.abs().amax(dim=1).clamp_min(tiny)
+        best_error = torch.full((len(w),), float("inf"))
+        scale, values = torch.empty(len(w)), torch.empty_like(w)
+        for clip in _CLIPS:
+            s = (peak * float(clip) / 7).clamp_min(tiny)
+            v = torch.round(w / s[:, None]).clamp_(-7, 7)
+            error = ((v * s[:, None] - w) ** 2).sum(dim=1)
+            better = error < best_error
+            best_error[better], scale[better], values[better] = error[better], s[better], v[better]
+    return values.to(torch.int8).reshape(weight.shape).numpy(), scale.numpy()
+
+
+def pack4(values: np.ndarray) -> np.ndarray:
+    """``int8`` values in -8..7, shape ``(rows, columns)`` with an even number of columns, two to a
+    byte: ``uint8 (rows, columns / 2)``, the first of each pair in the low four bits (ONNX's
+    ``INT4`` layout, so the exporter copies these bytes as they are)."""
+    if values.ndim != 2 or values.shape[1] % 2 or values.min(initial=0) < -8 or values.max(initial=0) > 7:
+        raise ValueError(f"pack4 needs int values in -8..7 with an even number of columns, got {values.shape}")
+    nibbles = values.astype(np.uint8) & 0x0F
+    return nibbles[:, 0::2] | (nibbles[:, 1::2] << 4)
+
+
+def unpack4(packed: np.ndarray) -> np.ndarray:
+    """The ``int8`` values (-8..7) that :func:`pack4` packed, shape ``(rows, 2 * columns)``."""
+    low, high = (packed & 0x0F).astype(np.int8), (packed >> 4).astype(np.int8)
+    values = np.empty((packed.shape[0], 2 * packed.shape[1]), dtype=np.int8)
+    values[:, 0::2], values[:, 1::2] = low, high
+    return np.where(values > 7, values - 16, values).astype(np.int8)
 
 
 def dequantise(values: np.ndarray, scale: np.ndarray) -> torch.Tensor:
@@ -131,12 +182,24 @@ def dequantise(values: np.ndarray, scale: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(values.astype(np.float32) * scale.astype(np.float32).reshape(shape))
 
 
-def save_book_network(model: AlexNet, meta: dict[str, Any], path: str | os.PathLike[str]) -> str:
-    """Write ``model``'s weights (int8 per output channel, biases float32) and ``meta`` (its settings,
-    classes and preprocessing, as JSON) to ``path``, an ``.npz`` file; returns its SHA-256."""
+def save_book_network(model: AlexNet, meta: dict[str, Any], path: str | os.PathLike[str],
+                      four_bit: Iterable[str] = FOUR_BIT) -> str:
+    """Write ``model``'s weights and ``meta`` (its settings, classes and preprocessing, as JSON) to
+    ``path``, an ``.npz`` file; returns its SHA-256. Weights named in ``four_bit`` are stored in
+    4 bits (``<name>.int4``, packed), the other matrices and filter banks in 8 (``<name>.int8``),
+    each with its scales (``<name>.scale``); biases stay float32."""
     arrays: dict[str, np.ndarray] = {}
+    four_bit = set(four_bit)
+    unknown = four_bit - set(model.state_dict())
+    if unknown:
+        raise ValueError(f"four_bit names weights the model does not have: {sorted(unknown)}")
+    if any(model.state_dict()[name].dim() != 2 for name in four_bit):
+        raise ValueError("only matrices (fully connected layers) are stored in 4 bits")
     for name, tensor in model.state_dict().items():
-        if tensor.dim() >= 2:
+        if name in four_bit:
+            values, arrays[name + ".scale"] = quantise(tensor, bits=4)
+            arrays[name + ".int4"] = pack4(values.reshape(len(values), -1))
+        elif tensor.dim() >= 2:
             arrays[name + ".int8"], arrays[name + ".scale"] = quantise(tensor)
         else:
             arrays[name] = tensor.detach().cpu().to(torch.float32).numpy()
@@ -148,6 +211,21 @@ def save_book_network(model: AlexNet, meta: dict[str, Any], path: str | os.PathL
         np.savez_compressed(f, **arrays)
     os.replace(tmp, path)
     return datasets.file_sha256(path)
+
+
+def stored_weights(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """``{parameter name: (int8 values, float32 scale per output channel, bits)}`` of a network
+    file, exactly as :func:`save_book_network` wrote them (4-bit values unpacked, each still in
+    -7..7; a 4-bit matrix has the shape ``(rows, columns)``)."""
+    with open(path, "rb") as file, np.load(file, allow_pickle=False) as arrays:
+        stored = {}
+        for key in arrays.files:
+            name, _, kind = key.rpartition(".")
+            if kind == "int8":
+                stored[name] = (arrays[key], arrays[name + ".scale"], 8)
+            elif kind == "int4":
+                stored[name] = (unpack4(arrays[key]), arrays[name + ".scale"], 4)
+        return stored
 
 
 class BookNetwork(AlexNet):
@@ -205,13 +283,10 @@ class BookNetwork(AlexNet):
 def _read_book_network(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     with open(path, "rb") as file, np.load(file, allow_pickle=False) as arrays:
         meta = json.loads(arrays["meta.json"].tobytes().decode())
-        state = {}
-        for key in arrays.files:
-            if key.endswith(".int8"):
-                name = key[:-len(".int8")]
-                state[name] = dequantise(arrays[key], arrays[name + ".scale"])
-            elif not key.endswith(".scale") and key != "meta.json":
-                state[key] = torch.from_numpy(arrays[key].copy())
+        state = {key: torch.from_numpy(arrays[key].copy()) for key in arrays.files
+                 if key.rpartition(".")[2] not in ("int8", "int4", "scale") and key != "meta.json"}
+    for name, (values, scale, _) in stored_weights(path).items():
+        state[name] = dequantise(values, scale)
     return state, meta
 
 
@@ -258,4 +333,4 @@ def book_network_meta(cfg: Any, wnids: list[str], source: str) -> dict[str, Any]
     return {"settings": {"width": cfg.width, "lrn": cfg.lrn, "dropout": cfg.dropout, "init": cfg.init},
             "wnids": list(wnids), "image_size": cfg.image_size, "scale": square_size(cfg.image_size),
             "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "source": source,
-            "storage": "int8 per output channel (scale = max|w| / 127), biases float32"}
+            "storage": STORAGE}
