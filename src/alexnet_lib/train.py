@@ -77,14 +77,19 @@ def train_one_epoch(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torc
     if scaler is None:  # loss scaling is for float16 only; a disabled scaler passes everything through
         scaler = torch.amp.GradScaler(device.type, enabled=False)
     model.train()                                            # dropout on
+    in_epoch = tracker.batches.global_batches()
     for images, labels in tracker.timed(batches):            # the loader's batches, uint8 on the CPU
         x = prepare(images, train=True)                      # random patches, flips, normalised, on the device
         y = labels.to(device, non_blocking=True)
+        # this step's batches: `accumulate` of them, fewer at the end of an epoch
+        first = tracker.batch_done - tracker.batch_done % accumulate
+        step_images = sum(tracker.batches.global_size(i) for i in range(first, min(first + accumulate, in_epoch)))
         with autocast(device, amp):
             logits = model(x)                                # forward: (batch, classes) scores
             loss_sum = F.cross_entropy(logits.float(), y, reduction="sum", label_smoothing=label_smoothing)
-            loss = loss_sum * tracker.processes / tracker.batch_size()  # the mean over the (global) batch
-        scaler.scale(loss / accumulate).backward()           # backward: gradients add up in each .grad
+            # the mean over the step's images, times the processes because DDP averages their gradients
+            loss = loss_sum * tracker.processes / step_images
+        scaler.scale(loss).backward()                        # backward: gradients add up in each .grad
         tracker.count(loss_sum, logits, y)
         if tracker.batch_done % accumulate == 0 or tracker.last_batch:
             scaler.step(optimizer)                           # SGD: v = m*v - lr*(grad + decay*w); w = w + v
@@ -147,10 +152,6 @@ class Tracker:
         """How many processes share each batch. Each divides its loss sum by the global batch's size
         and multiplies by this, because DDP averages the processes' gradients."""
         return self.place.world
-
-    def batch_size(self) -> int:
-        """The number of images in the current global batch (the last one of an epoch may be smaller)."""
-        return self.batches.global_size(self.state.batch)
 
     def count(self, loss_sum: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
         """Add a batch's loss and mistakes to the running sums."""
