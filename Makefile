@@ -2,7 +2,8 @@
 #   make book   execute every chapter (cpu profile) and build the website into _build/html
 #   make test   library tests, the book built with warnings as errors (smoke profile; this runs
 #               every notebook once), the outputs the notebooks keep compared with that run (as
-#               nbval does), and the browser tests of the built pages
+#               nbval does), the browser tests of the built pages, and the student's path
+#               (tools/student_path.py: the wheel in a new environment, the Colab chapters)
 # Both create .venv and install into it when needed, and print how long each stage took.
 
 SHELL := /bin/bash
@@ -30,7 +31,7 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure gpu-check test test-lib test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser check-links bench bench-browser student colab lab clean distclean
+.PHONY: help install book pdf measure gpu-check student-path test test-lib test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser check-links bench bench-browser student colab lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
@@ -44,6 +45,7 @@ help:
 	@echo "make measure    measure every chapter's run time and peak memory per profile (badges, guide)"
 	@echo "make student    the nbgrader course in nbgrader/: source/ (solutions marked), release/ (the students' edition)"
 	@echo "make colab      rewrite colab/, the Colab edition of the chapters (after editing a chapter)"
+	@echo "make student-path  the Colab chapters from the built wheel in a new environment, data downloaded"
 	@echo "make install    create .venv and install the library with its book and test extras"
 	@echo "make clean      remove build output (keeps .venv)"
 	@echo "make distclean  remove build output, caches and .venv"
@@ -91,7 +93,8 @@ measure: $(INSTALLED)
 # library's tests use one thread each (two processes that each spin two threads on two cores
 # slow each other down by more than twice). Each stage's output is printed whole when it ends.
 TEST_STAGES := stage-library-tests stage-book-build-strict stage-notebook-outputs stage-gpu-paths-on-cpu \
-	stage-workflows-lint stage-notebook-lint stage-site-links stage-browser-setup stage-browser-tests
+	stage-workflows-lint stage-notebook-lint stage-site-links stage-browser-setup stage-browser-tests \
+	stage-student-path
 .PHONY: $(TEST_STAGES)
 
 test: $(INSTALLED)
@@ -116,6 +119,9 @@ stage-site-links: stage-book-build-strict
 	@$(STAGE) site-links $(MAKE) --no-print-directory check-links SITE=$(TEST_SITE) LINKS=--offline
 stage-browser-setup:
 	@$(STAGE) browser-setup bash tools/ensure_chromium.sh
+# after the build, so that it does not slow the critical path of the stages at its start
+stage-student-path: stage-book-build-strict
+	@$(STAGE) student-path $(MAKE) --no-print-directory student-path
 stage-browser-tests: stage-book-build-strict stage-browser-setup
 	@$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser
 
@@ -189,6 +195,11 @@ student: $(INSTALLED)
 
 colab: $(INSTALLED)
 	$(BIN)/python tools/colab.py
+
+# The student's path (tools/student_path.py): the wheel in a new environment outside the checkout,
+# the data downloaded from small copies served on 127.0.0.1, every Colab chapter in the cpu profile.
+student-path: $(INSTALLED)
+	OMP_NUM_THREADS=1 $(BIN)/python tools/student_path.py
 
 # JupyterLab with jupyterlab-myst (the book extra), so exercises, notes and citations render.
 lab: $(INSTALLED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import http.server
 import io
 import pickle
@@ -154,6 +155,24 @@ def test_download_without_network(tmp_path, server):
     with pytest.raises(DownloadFailed, match="could not download"):
         datasets.download("http://127.0.0.1:9/closed-port", tmp_path / "g.bin", "0" * 64, progress=False, timeout=5)
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_the_student_path_test_can_serve_a_download_from_this_machine_only(tmp_path, server, monkeypatch):
+    served, url = server
+    payload = b"a small copy"
+    (served / "small.tgz").write_bytes(payload)
+    manifest = tmp_path / "downloads.json"
+    real = "https://example.org/big.tgz"
+    manifest.write_text(json.dumps({real: {"url": f"{url}/small.tgz", "sha256": hashlib.sha256(payload).hexdigest()}}))
+    monkeypatch.setenv(datasets.TEST_DOWNLOADS_VAR, str(manifest))
+    # the real address and the real checksum are replaced, through the same download code
+    assert datasets.download(real, tmp_path / "big.tgz", "0" * 64, progress=False).read_bytes() == payload
+    manifest.write_text(json.dumps({real: {"url": "http://example.org/small.tgz", "sha256": "0" * 64}}))
+    with pytest.raises(DownloadFailed, match="may only point to this machine"):
+        datasets.download(real, tmp_path / "other.tgz", "0" * 64, progress=False)
+    manifest.write_text("{not json")
+    with pytest.raises(DownloadFailed, match="not a readable JSON file"):
+        datasets.download(real, tmp_path / "other.tgz", "0" * 64, progress=False)
 
 
 def test_failed_download_reads_as_data_not_found(no_cache, monkeypatch):
