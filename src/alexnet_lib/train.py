@@ -70,9 +70,10 @@ STOP_CHECK_STEPS = 16  # with several processes, they agree on stopping every th
 def train_one_epoch(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
                     optimizer: torch.optim.Optimizer, prepare: BatchPreparer, tracker: Tracker, *,
                     amp: str = "off", scaler: torch.amp.GradScaler | None = None, accumulate: int = 1,
-                    label_smoothing: float = 0.0) -> bool:
+                    label_smoothing: float = 0.0, max_steps: int | None = None) -> bool:
     """One pass over ``batches``: for each, forward, loss, backward, and every ``accumulate``
-    batches one step of the optimiser. Returns ``False`` when the tracker stops the run early."""
+    batches (fewer at the end of the epoch) one step of the optimiser. Returns ``False`` when the
+    run stops before the epoch's end: at ``max_steps`` steps, or at Ctrl-C or SIGTERM."""
     device = next(model.parameters()).device
     if scaler is None:  # loss scaling is for float16 only; a disabled scaler passes everything through
         scaler = torch.amp.GradScaler(device.type, enabled=False)
@@ -91,11 +92,14 @@ def train_one_epoch(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torc
             loss = loss_sum * tracker.processes / step_images
         scaler.scale(loss).backward()                        # backward: gradients add up in each .grad
         tracker.count(loss_sum, logits, y)
-        if tracker.batch_done % accumulate == 0 or tracker.last_batch:
+        if tracker.batch_done % accumulate == 0 or tracker.batch_done == in_epoch:  # the step's last batch
             scaler.step(optimizer)                           # SGD: v = m*v - lr*(grad + decay*w); w = w + v
             scaler.update()
             optimizer.zero_grad(set_to_none=True)            # the next step starts from zero gradients
-            if tracker.step_done():                          # checkpoints, --max-steps, the progress bar
+            tracker.step_done()                              # counted; the progress bar; checkpoints every N steps
+            at_limit = max_steps is not None and tracker.state.step >= max_steps
+            if tracker.interrupted() or at_limit:            # Ctrl-C or SIGTERM, or --max-steps reached
+                tracker.checkpoint()                         # exactly here: --resume continues from this step
                 return False
     return True
 
@@ -107,16 +111,17 @@ class Tracker:
     checkpoint knows where to resume), times the waits for data, adds up the loss and the
     mistakes on the device (reading them would make the CPU wait for a GPU at every step, so
     they are read at most once a second and when the epoch ends), stops the run with a clear
-    message when the loss is no longer finite, draws the progress bar, and calls
-    ``save()`` every ``checkpoint_every`` steps and at ``max_steps``.
+    message when the loss is no longer finite, draws the progress bar, calls ``save()`` every
+    ``checkpoint_every`` steps, and asks ``should_stop`` whether Ctrl-C or SIGTERM came. What
+    ends a step and what stops the run are decided in :func:`train_one_epoch`.
     """
 
     def __init__(self, state: State, batches: EpochBatches, device: torch.device, place: Distributed, *,
-                 save: Callable[[], None], checkpoint_every: int = 0, max_steps: int | None = None,
+                 save: Callable[[], None], checkpoint_every: int = 0,
                  on_step: Callable[[State], None] | None = None, progress: bool = True, epochs: int = 1,
                  should_stop: Callable[[], bool] | None = None) -> None:
         self.state, self.batches, self.place = state, batches, place
-        self.save, self.checkpoint_every, self.max_steps, self.on_step = save, checkpoint_every, max_steps, on_step
+        self.save, self.checkpoint_every, self.on_step = save, checkpoint_every, on_step
         self.should_stop = should_stop  # asked after every step: Ctrl-C or SIGTERM (StopSignals)
         self.stopped = False  # whether should_stop ended the epoch (after a checkpoint)
         # float64 sums are exact for float32 terms, so an epoch's sum does not depend on where a
@@ -166,12 +171,9 @@ class Tracker:
         """Batches done in this epoch (counting those before a resume)."""
         return self.state.batch
 
-    @property
-    def last_batch(self) -> bool:
-        return self.state.batch == self.batches.global_batches()
-
-    def step_done(self) -> bool:
-        """Book an optimiser step; ``True`` when the run must stop here (``max_steps``)."""
+    def step_done(self) -> None:
+        """Book an optimiser step: count it, update the progress bar (and check that the loss is
+        still finite) at most once a second, and checkpoint every ``checkpoint_every`` steps."""
         state = self.state
         state.step += 1
         state.seconds = time.perf_counter() - self.start
@@ -187,14 +189,13 @@ class Tracker:
                                      img_s=f"{seen / max(state.seconds, 1e-9):.0f}")
         if self.checkpoint_every and state.step % self.checkpoint_every == 0:
             self.checkpoint()
+
+    def interrupted(self) -> bool:
+        """Whether Ctrl-C or SIGTERM asks the run to stop after this step (``should_stop``, asked
+        after every step: with several processes, all of them agree); remembered in ``stopped``."""
         if self.should_stop is not None and self.should_stop():
-            self.checkpoint()  # exactly where the run is: --resume continues from this step
             self.stopped = True
-            return True
-        if self.max_steps is not None and state.step >= self.max_steps:
-            self.checkpoint()
-            return True
-        return False
+        return self.stopped
 
     def at_step_boundary(self, accumulate: int) -> bool:
         """Whether the batches done so far end an optimiser step (nothing half-accumulated), so
@@ -572,13 +573,13 @@ def _train(cfg: Config, place: Distributed, signals: StopSignals,
                                  signals.received or signal.SIGTERM)
         run.batches.set_epoch(state.epoch, skip=state.batch)
         tracker = Tracker(state, run.batches, run.device, place, save=run.checkpoint,
-                          checkpoint_every=cfg.checkpoint_every, max_steps=cfg.max_steps, on_step=on_step,
+                          checkpoint_every=cfg.checkpoint_every, on_step=on_step,
                           progress=cfg.progress, epochs=cfg.epochs,
                           should_stop=lambda: _stop_agreed(signals, place, state.step))
         try:
             finished = train_one_epoch(run.model, run.train_loader, run.optimizer, run.prepare, tracker,
                                        amp=run.amp, scaler=run.scaler, accumulate=cfg.accumulate,
-                                       label_smoothing=cfg.label_smoothing)
+                                       label_smoothing=cfg.label_smoothing, max_steps=cfg.max_steps)
         except torch.cuda.OutOfMemoryError as err:
             raise TrainError(f"out of GPU memory with --batch-size {cfg.batch_size}; try --batch-size "
                              f"{max(cfg.batch_size // 2, 1)} (with --accumulate {cfg.accumulate * 2} to keep "
