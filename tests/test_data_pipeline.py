@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from alexnet_lib import bench, data, datasets, evaluate
+from alexnet_lib import bench, checkpoints, data, datasets, evaluate
 from alexnet_lib.datasets import DataNotFound
 
 
@@ -271,7 +271,7 @@ def test_alexnet_eval_on_a_checkpoint(tmp_path, capsys):
     root = make_folder(tmp_path / "folders", per_class=4, size=(300, 280))
     train.train(train.Config(dataset="imagefolder", data=str(root), model="small", image_size=64, batch_size=4,
                              epochs=1, progress=False, checkpoint_dir=str(tmp_path / "c")))
-    checkpoint = str(tmp_path / "c" / train.CHECKPOINT)
+    checkpoint = str(tmp_path / "c" / checkpoints.CHECKPOINT)
     out = tmp_path / "result.json"
     assert evaluate.main(["--checkpoint", checkpoint, "--no-progress", "--output", str(out)]) == 0
     one = json.loads(capsys.readouterr().out)

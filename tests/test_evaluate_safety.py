@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from alexnet_lib import datasets, evaluate, pretrained, train
+from alexnet_lib import checkpoints, datasets, evaluate, pretrained, train
 from alexnet_lib.config import Config
 from test_data_pipeline import make_folder
 
@@ -19,7 +19,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
     root = make_folder(tmp / "folders", classes=("a", "b", "c"), per_class=4)
     train.train(Config(dataset="imagefolder", data=str(root), model="small", width=0.25, image_size=32,
                        batch_size=4, epochs=1, max_steps=1, progress=False, checkpoint_dir=str(tmp / "run")))
-    return root, tmp / "run" / train.CHECKPOINT
+    return root, tmp / "run" / checkpoints.CHECKPOINT
 
 
 def eval_error(capsys, *args: str) -> str:

@@ -63,9 +63,9 @@ def test_lr_search_prefers_the_faster_rate(tiny):
 def test_summary_and_speedup():
     relu = [figure1.RunResult("relu", 0.1, s, errors=[0.5, 0.2], seconds=[1.0, 2.0]) for s in range(2)]
     tanh = [figure1.RunResult("tanh", 0.1, s, errors=[0.5, 0.4, 0.3, 0.2], seconds=[1, 2, 3, 4.0]) for s in range(2)]
-    r, t = figure1.summarize(relu), figure1.summarize(tanh)
+    r, t = figure1.run_summary(relu), figure1.run_summary(tanh)
     assert r["mean_epochs"] == 2 and t["mean_epochs"] == 4 and figure1.speedup(r, t) == 2
-    never = figure1.summarize([figure1.RunResult("tanh", 0.1, 0, errors=[0.5, 0.4], seconds=[1, 2.0])])
+    never = figure1.run_summary([figure1.RunResult("tanh", 0.1, 0, errors=[0.5, 0.4], seconds=[1, 2.0])])
     assert never["reached"] == 0 and figure1.speedup(r, never) is None
 
 

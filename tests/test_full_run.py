@@ -17,7 +17,7 @@ from test_data_pipeline import make_folder
 @pytest.fixture
 def tiny_run(tmp_path):
     root = make_folder(tmp_path / "photos", classes=("n01", "n02", "n03", "n04", "n05"), per_class=6, size=(96, 88))
-    cfg = full_run.config(image_size=72, epochs=1, device="cpu", dataset="imagefolder", data=str(root),
+    cfg = full_run.recorded_config(image_size=72, epochs=1, device="cpu", dataset="imagefolder", data=str(root),
                           width=0.125, batch_size=8, cache_dir=str(tmp_path / "cache"), progress=False)
     folder = tmp_path / "run"
     return cfg, folder

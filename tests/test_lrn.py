@@ -17,7 +17,7 @@ from alexnet_lib import layers, lrn
        alpha=st.floats(1e-4, 1.0), beta=st.floats(0.1, 1.5), k=st.floats(0.5, 3.0))
 def test_matches_torch_forward_and_backward(n, c, h, size, alpha, beta, k):
     x = (torch.randn(n, c, h, h + 1, dtype=torch.float64) * 3).requires_grad_()
-    ours = lrn.local_response_norm(x, size, alpha, beta, k)
+    ours = lrn.tower_local_response_norm(x, size, alpha, beta, k)
     theirs = F.local_response_norm(x, size, alpha, beta, k)
     torch.testing.assert_close(ours, theirs)
     g = torch.randn_like(ours)
@@ -27,10 +27,10 @@ def test_matches_torch_forward_and_backward(n, c, h, size, alpha, beta, k):
 @pytest.mark.parametrize("size", [2, 4, 5])
 def test_towers_normalise_apart_and_the_gradient_checks(size):
     x = torch.randn(2, 8, 3, 3, dtype=torch.float64, requires_grad=True)
-    together = lrn.local_response_norm(x, size, 0.5, 0.75, 2.0, groups=2)
+    together = lrn.tower_local_response_norm(x, size, 0.5, 0.75, 2.0, groups=2)
     apart = torch.cat([F.local_response_norm(p, size, 0.5, 0.75, 2.0) for p in x.chunk(2, dim=1)], dim=1)
     torch.testing.assert_close(together, apart)
-    assert torch.autograd.gradcheck(lambda t: lrn.local_response_norm(t, size, 0.5, 0.75, 2.0, groups=2), (x,))
+    assert torch.autograd.gradcheck(lambda t: lrn.tower_local_response_norm(t, size, 0.5, 0.75, 2.0, groups=2), (x,))
 
 
 def test_the_three_readings_of_the_paper():
@@ -51,9 +51,9 @@ def test_the_three_readings_of_the_paper():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="do not split into 2 towers"):
-        lrn.local_response_norm(torch.zeros(1, 5, 2, 2), 5, groups=2)
+        lrn.tower_local_response_norm(torch.zeros(1, 5, 2, 2), 5, groups=2)
     with pytest.raises(ValueError, match="need size >= 1, k > 0"):
-        lrn.local_response_norm(torch.zeros(1, 4, 2, 2), 5, k=0.0)
+        lrn.tower_local_response_norm(torch.zeros(1, 4, 2, 2), 5, k=0.0)
 
 
 def test_the_composed_layer_of_the_benchmark_s_reference_is_the_same_layer():

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from alexnet_lib import bench, checkpoints, data, train
+from alexnet_lib import bench, checkpoints, data, run_data, train
 
 from test_data_pipeline import make_folder, photo
 
@@ -89,8 +89,8 @@ def test_trainer_with_predecode_trains_and_resumes_exactly(tmp_path):
     assert len(whole) == 2 and 0 <= whole[-1]["data_wait"] < 1
     train.train(train.Config(**settings, checkpoint_dir=str(tmp_path / "part"), max_steps=4))
     part = train.train(train.Config(**settings, checkpoint_dir=str(tmp_path / "part"), resume=True))
-    a = torch.load(tmp_path / "whole" / train.CHECKPOINT, weights_only=True)["model"]
-    b = torch.load(tmp_path / "part" / train.CHECKPOINT, weights_only=True)["model"]
+    a = torch.load(tmp_path / "whole" / checkpoints.CHECKPOINT, weights_only=True)["model"]
+    b = torch.load(tmp_path / "part" / checkpoints.CHECKPOINT, weights_only=True)["model"]
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
     assert [h["train_loss"] for h in part] == [h["train_loss"] for h in whole]
@@ -146,13 +146,13 @@ def test_cifar_crops_train_evaluate_and_ten_crop(tmp_path, capsys):
     make_npz(folder / "cifar10.npz")
     cfg = train.Config(dataset="cifar10", data=str(folder), model="small", width=0.25, image_size=28, batch_size=16,
                        epochs=1, progress=False, checkpoint_dir=str(tmp_path / "run"))
-    splits = train.build_data(cfg)
+    splits = run_data.build_data(cfg)
     train_set, val_set, test_set = splits.train, splits.val, splits.test
     assert isinstance(train_set, data.PreDecoded) and train_set.images.shape[1:] == (3, 32, 32)
     assert train_set.mean == val_set.mean == test_set.mean and 0 < train_set.std[0] < 1
     assert len(train_set) + len(val_set) == 20 and len(test_set) == 10  # a tenth of the training images held out
     train.train(cfg)
-    checkpoint = str(tmp_path / "run" / train.CHECKPOINT)
+    checkpoint = str(tmp_path / "run" / checkpoints.CHECKPOINT)
     for extra in ([], ["--ten-crop"]):
         assert evaluate.main(["--checkpoint", checkpoint, "--no-progress", *extra]) == 0
         result = json.loads(capsys.readouterr().out)

@@ -62,7 +62,7 @@ def test_summarize_compares_seed_by_seed_with_a_t_interval():
             for i, v in enumerate((0.40, 0.42, 0.44))]
     runs += [{"experiment": other, "seed": i, "test_top1_error": v, "val_top1_error": v, "train_top1_error": 0.3}
              for i, v in enumerate((0.46, 0.50, 0.48))]  # differences 0.06, 0.08, 0.04
-    rows = ablations.summarize(runs)
+    rows = ablations.summary_rows(runs)
     assert [r["experiment"] for r in rows] == [base, other] and [r["key"] for r in rows] == ["baseline", "dropout"]
     assert rows[0]["test_top1_error"] == pytest.approx(0.42) and rows[0]["test_std"] == pytest.approx(0.02)
     assert rows[0]["vs_baseline"] is None and rows[0]["verdict"] == "the baseline"
@@ -93,7 +93,7 @@ def test_half_width_is_half_of_the_baseline_s_width_in_every_profile():
 
     for name in ("cpu", "gpu"):
         base = ablations.base_config(Profile(name, "test", "cpu"))
-        assert ablations.config(ablations.BY_KEY["half_width"], base, 0).width == base.width / 2
+        assert ablations.experiment_config(ablations.BY_KEY["half_width"], base, 0).width == base.width / 2
 
 
 def test_the_study_runs_and_is_recorded(tmp_path, monkeypatch, capsys):

@@ -30,7 +30,7 @@ def run(tmp_path: Path, name: str, **changes) -> Path:
 
 
 def weights(folder: Path) -> dict[str, torch.Tensor]:
-    return torch.load(folder / train.CHECKPOINT, weights_only=True)["model"]
+    return torch.load(folder / checkpoints.CHECKPOINT, weights_only=True)["model"]
 
 
 def test_help_and_console_script():
@@ -53,7 +53,7 @@ def test_trains_and_writes_metrics(tmp_path):
 def test_resume_after_max_steps_matches_an_uninterrupted_run(tmp_path):
     whole = run(tmp_path, "whole")
     part = run(tmp_path, "part", max_steps=11)  # stops mid-epoch 2 (8 steps per epoch)
-    state = torch.load(part / train.CHECKPOINT, weights_only=True)["state"]
+    state = torch.load(part / checkpoints.CHECKPOINT, weights_only=True)["state"]
     assert (state["epoch"], state["batch"], state["step"]) == (1, 3, 11)
     run(tmp_path, "part", resume=True)
     for name, value in weights(whole).items():
@@ -97,8 +97,8 @@ def test_resume_after_a_kill_mid_epoch(tmp_path):
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
-            if (folder / train.CHECKPOINT).exists():
-                state = torch.load(folder / train.CHECKPOINT, weights_only=True)["state"]
+            if (folder / checkpoints.CHECKPOINT).exists():
+                state = torch.load(folder / checkpoints.CHECKPOINT, weights_only=True)["state"]
                 if state["step"] >= 40:  # in the second epoch (32 steps each, 96 in all)
                     break
             time.sleep(0.05)
@@ -107,7 +107,7 @@ def test_resume_after_a_kill_mid_epoch(tmp_path):
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait(timeout=30)
-    killed_at = torch.load(folder / train.CHECKPOINT, weights_only=True)["state"]
+    killed_at = torch.load(folder / checkpoints.CHECKPOINT, weights_only=True)["state"]
     assert killed_at["step"] < 96, "the run was killed before it finished"
     result = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -185,7 +185,7 @@ def test_two_processes_match_one(tmp_path):
         assert [round(h[key], 4) for h in ha] == [round(h[key], 4) for h in hb], key
     for key in ("train_top1_error", "val_top1_error", "val_top5_error"):
         assert [h[key] for h in ha] == [h[key] for h in hb], key
-    assert torch.load(tmp_path / "two" / train.CHECKPOINT, weights_only=True)["world"] == 2
+    assert torch.load(tmp_path / "two" / checkpoints.CHECKPOINT, weights_only=True)["world"] == 2
 
 
 def test_subset_width_and_plot(tmp_path):
@@ -195,7 +195,7 @@ def test_subset_width_and_plot(tmp_path):
     folder = run(tmp_path, "w", width=0.25, train_subset=40, epochs=2)
     history = checkpoints.load_history(folder)
     assert len(history) == 2
-    state = torch.load(folder / train.CHECKPOINT, weights_only=True)
+    state = torch.load(folder / checkpoints.CHECKPOINT, weights_only=True)
     assert state["model"]["features.conv1.weight"].shape[0] == 16
     assert state["state"]["step"] == 2 * 3  # 40 images in batches of 16: three steps an epoch
     fig = curves.plot_history(folder, title="t")
@@ -264,7 +264,7 @@ def test_a_run_in_a_folder_with_a_checkpoint_needs_resume_or_overwrite(tmp_path)
     for name, value in weights(folder).items():  # untouched
         assert torch.equal(value, before[name])
     run(tmp_path, "a", overwrite=True, max_steps=1)
-    assert torch.load(folder / train.CHECKPOINT, weights_only=True)["state"]["step"] == 1
+    assert torch.load(folder / checkpoints.CHECKPOINT, weights_only=True)["state"]["step"] == 1
 
 
 @pytest.mark.parametrize(("change", "named"), [
@@ -292,7 +292,7 @@ def test_resume_may_change_how_not_what(tmp_path):
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign"])
 def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
     folder = run(tmp_path, "d", max_steps=2)
-    path = folder / train.CHECKPOINT
+    path = folder / checkpoints.CHECKPOINT
     if damage == "truncated":
         path.write_bytes(path.read_bytes()[:5000])
     elif damage == "garbage":
@@ -309,10 +309,10 @@ def test_the_run_cache_retrains_over_a_damaged_checkpoint(tmp_path, monkeypatch)
     monkeypatch.setattr(experiments.datasets, "cache_dir", lambda: tmp_path)
     cfg = Config(**TINY, model="small", width=0.25)
     _, folder = experiments.train_or_load(cfg, "tiny")
-    (folder / train.CHECKPOINT).write_bytes(b"damaged")
+    (folder / checkpoints.CHECKPOINT).write_bytes(b"damaged")
     history, again = experiments.train_or_load(cfg, "tiny")
     assert again == folder and len(history) == 2
-    assert checkpoints.read_checkpoint(folder / train.CHECKPOINT)["state"]["test"] is not None
+    assert checkpoints.read_checkpoint(folder / checkpoints.CHECKPOINT)["state"]["test"] is not None
 
 
 def test_the_run_cache_key_names_the_data_and_the_library_version(tmp_path, monkeypatch):

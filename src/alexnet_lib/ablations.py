@@ -118,7 +118,7 @@ def base_config(profile: Profile, dataset: str | None = None, epochs: int | None
     return replace(cfg, epochs=epochs) if epochs else cfg
 
 
-def config(experiment: Experiment, base: Config, seed: int) -> Config:
+def experiment_config(experiment: Experiment, base: Config, seed: int) -> Config:
     """The baseline's settings with the experiment's changes and this seed."""
     changes = {k: getattr(base, k) * v.factor if isinstance(v, Scaled) else v for k, v in experiment.changes.items()}
     return replace(base, seed=seed, **changes)
@@ -127,7 +127,7 @@ def config(experiment: Experiment, base: Config, seed: int) -> Config:
 def run_one(experiment: Experiment, base: Config, seed: int) -> dict[str, Any]:
     """Train (or find) one experiment with one seed; its last epoch's numbers and its training
     time (the epochs' seconds as they were measured, also for a run found in the cache)."""
-    cfg = config(experiment, base, seed)
+    cfg = experiment_config(experiment, base, seed)
     history, folder = experiments.train_or_load(cfg, "ablation")
     last = history[-1]
     return {"experiment": experiment.name, "seed": seed, "test_top1_error": load_test(folder)["test_top1_error"],
@@ -146,7 +146,7 @@ def ensemble(base: Config, seeds: int) -> dict[str, Any]:
     images, labels = torch.from_numpy(images), torch.from_numpy(labels)
     prepare = data.BatchPreparer.for_dataset(test, base.image_size).normalise
     for seed in range(seeds):
-        _, folder = experiments.train_or_load(config(EXPERIMENTS[0], base, seed), "ablation")
+        _, folder = experiments.train_or_load(experiment_config(EXPERIMENTS[0], base, seed), "ablation")
         model = experiments.load_model(folder)[0]
         p = evaluate.centre_crop_probabilities(model, images, base.image_size, batch=500, prepare=prepare)
         probabilities.append(p)
@@ -191,7 +191,7 @@ def paired_difference(runs: list[dict[str, Any]], name: str, reference: str,
     return statistics.fmean(pairs), se, t_quantile(0.5 + level / 2, len(pairs) - 1) * se, len(pairs)
 
 
-def summarize(runs: list[dict[str, Any]], level: float = 0.95) -> list[dict[str, Any]]:
+def summary_rows(runs: list[dict[str, Any]], level: float = 0.95) -> list[dict[str, Any]]:
     """Per experiment: the mean and standard deviation of the final test error over seeds,
     and its :func:`paired_difference` from the baseline (``vs_baseline``, ``vs_baseline_se``,
     ``vs_baseline_ci``: the interval's half-width, ``pairs``) with the :func:`verdict`. The
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(runs[-1]), flush=True)
     result = {"machine": describe(),
               "base": {k: v for k, v in asdict(base).items() if k not in ("checkpoint_dir", "progress")},
-              "seeds": args.seeds, "runs": runs, "summary": summarize(runs),
+              "seeds": args.seeds, "runs": runs, "summary": summary_rows(runs),
               "ensemble": ensemble(base, args.seeds) if EXPERIMENTS[0] in chosen else None}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))

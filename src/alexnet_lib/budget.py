@@ -29,6 +29,7 @@ from .checkpoints import write_json
 from .config import Config, TrainError
 from .machine import describe
 from .models import AlexNet, count_parameters
+from .run_data import build_data
 
 __all__ = ["CANDIDATES", "SECONDS", "candidate_config", "study"]
 
@@ -76,7 +77,7 @@ def study(seconds: float = SECONDS, candidates: tuple[tuple[float, int], ...] = 
             if len(longer) == len(history):  # the plateau rule ended the run: no epoch is left to add
                 break
             history = longer
-        data = data or train.build_data(cfg)
+        data = data or build_data(cfg)
         model = AlexNet(num_classes=data.classes, variant="paper", width=width, image_size=size)
         rows.append({"width": width, "image_size": size, "parameters": count_parameters(model),
                      "images_per_second": round(statistics.fmean(h["images_per_second"] for h in history), 1),

@@ -210,7 +210,7 @@ def lr_search(x, y, lrs: list[float], *, activations=ACTIVATIONS, max_epochs: in
     return {"best_lr": best, "runs": {a: [r.to_dict() for r in rs] for a, rs in runs.items()}}
 
 
-def summarize(runs: list[RunResult]) -> dict[str, Any]:
+def run_summary(runs: list[RunResult]) -> dict[str, Any]:
     """Mean and spread of epochs and seconds to the target over seeds (``None`` counts as not reached)."""
     epochs = [r.epochs_to_target for r in runs]
     reached = [e for e in epochs if e is not None]
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                 rs = [train_to_error(x, y, activation, best[activation], max_epochs=args.max_epochs, seed=s,
                                      progress=True, **change)
                       for s in range(1, args.seeds + 1)]
-                summaries[activation] = summarize(rs)
+                summaries[activation] = run_summary(rs)
                 runs[activation] = [r.to_dict() for r in rs]
             record["conditions"][name] = {
                 "change": {**change, **({} if standardise else {"standardise": False})}, "lrs_searched": lrs, "n_train": len(y), "data": data.source, "best_lr": best,

@@ -53,14 +53,14 @@ from .devices import pick_device
 from .run_data import build_data, image_folder_root
 from .version import __version__
 
-__all__ = ["FEATURE_LAYERS", "code_version", "config", "record", "run"]
+__all__ = ["FEATURE_LAYERS", "code_version", "recorded_config", "record", "run"]
 
 FEATURE_LAYERS = ("relu1", "relu2", "relu5")
 QUERIES, NEIGHBOURS, MAPPED = 8, 5, 4
 OCCLUSION_SIZE, OCCLUSION_STRIDE = 32, 8
 
 
-def config(image_size: int = 128, epochs: int = 38, device: str = "auto", **changes: Any) -> Config:
+def recorded_config(image_size: int = 128, epochs: int = 38, device: str = "auto", **changes: Any) -> Config:
     """The recorded run's settings (see the module's documentation for the two changes)."""
     cfg = Config(dataset="imagenette", imagenette="224", model="paper", init="he", image_size=image_size,
                  recipe="paper", epochs=epochs, batch_size=128, lr=0.01, lighting=0.1, predecode=True,
@@ -258,7 +258,7 @@ def repack(tag: str, out: Path | None = None) -> dict[str, Any]:
     trained network's errors stay those recorded, and the file it replaces is recorded under
     ``shipped.previous``."""
     out = out or recorded.RESULTS_DIR
-    cfg = config()
+    cfg = recorded_config()
     splits = build_data(dataclasses.replace(cfg, progress=False))
     before = pretrained.book_network(pretrained.BOOK_NETWORK_FILE, check=False)
     old = json.loads((out / f"imagenette_full_{tag}.json").read_text())["shipped"]
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", default=None, help="the run's folder (default: the book's run cache)")
     parser.add_argument("--tag", default="cpu_2core", help="recorded as results/imagenette_full_<tag>.*")
     args = parser.parse_args(argv)
-    cfg = config(args.image_size, args.epochs, args.device)
+    cfg = recorded_config(args.image_size, args.epochs, args.device)
     folder = Path(args.folder) if args.folder else experiments.run_folder(cfg, "imagenette-full")
     try:
         if args.command == "init":

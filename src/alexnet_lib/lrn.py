@@ -23,7 +23,7 @@ alpha read as the released codes read it. That this is what trained the paper's
 network is an inference from the two releases, not a documented fact. With the paper's
 constants the printed formula is five times stronger in its sum than both codes.
 
-The constants of :func:`local_response_norm` and :class:`TowerLocalResponseNorm` mean what
+The constants of :func:`tower_local_response_norm` and :class:`TowerLocalResponseNorm` mean what
 they mean in ``torch.nn.LocalResponseNorm`` (``alpha`` is divided by ``size``), and the
 window is the same (``size // 2`` channels before, ``(size - 1) // 2`` after).
 
@@ -46,8 +46,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["DEFAULT_READING", "LRN_READINGS", "ComposedTowerLRN", "TowerLocalResponseNorm", "channel_window_sum", "local_response_norm",
-           "paper_lrn"]
+__all__ = ["DEFAULT_READING", "LRN_READINGS", "ComposedTowerLRN", "TowerLocalResponseNorm", "channel_window_sum",
+           "paper_lrn", "tower_local_response_norm"]
 
 # The paper's constants (section 3.3): n, alpha, beta, k.
 PAPER_SIZE, PAPER_ALPHA, PAPER_BETA, PAPER_K = 5, 1e-4, 0.75, 2.0
@@ -105,8 +105,8 @@ class _LocalResponseNorm(torch.autograd.Function):
         return dx, None, None, None, None, None
 
 
-def local_response_norm(x: torch.Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0,
-                        groups: int = 1) -> torch.Tensor:
+def tower_local_response_norm(x: torch.Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0,
+                              groups: int = 1) -> torch.Tensor:
     """``torch.nn.functional.local_response_norm`` (same constants, same window), within ``groups``
     towers, with a hand-written backward pass. Inputs ``(N, C, ...)`` of any float dtype."""
     if size < 1 or k <= 0 or alpha < 0:
@@ -133,7 +133,7 @@ class TowerLocalResponseNorm(nn.LocalResponseNorm):
         self.groups = groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return local_response_norm(x, self.size, self.alpha, self.beta, self.k, self.groups)
+        return tower_local_response_norm(x, self.size, self.alpha, self.beta, self.k, self.groups)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", groups={self.groups}"

@@ -56,7 +56,7 @@ from torch import nn
 
 from . import pretrained
 from .full_run import OCCLUSION_SIZE, OCCLUSION_STRIDE
-from .lrn import TowerLocalResponseNorm, local_response_norm
+from .lrn import TowerLocalResponseNorm, tower_local_response_norm
 from .models import paper_map_sizes
 from .viz import kernel_grid
 
@@ -90,7 +90,7 @@ def _need_onnx() -> None:
 @torch.library.custom_op("alexnet_book::lrn", mutates_args=())
 def _lrn(x: torch.Tensor, size: int, alpha: float, beta: float, k: float) -> torch.Tensor:
     """One tower's LRN, computed by the library (the exporter sees one operator)."""
-    return local_response_norm(x, size, alpha, beta, k, groups=1)
+    return tower_local_response_norm(x, size, alpha, beta, k, groups=1)
 
 
 @_lrn.register_fake

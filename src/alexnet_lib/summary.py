@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["LayerRow", "describe", "layer_table", "markdown_table", "receptive_field", "totals", "window_layers"]
+__all__ = ["LayerRow", "layer_table", "module_kind", "markdown_table", "receptive_field", "totals", "window_layers"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class LayerRow:
     inplace: bool
 
 
-def describe(module: nn.Module) -> str:
+def module_kind(module: nn.Module) -> str:
     """A short description such as ``96 x 11x11/4`` or ``9216 -> 4096``."""
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size
@@ -90,7 +90,7 @@ def layer_table(model: nn.Module, input_size: Sequence[int] = (3, 227, 227)) -> 
         rows.append(LayerRow(
             name=names[module],
             kind=type(module).__name__,
-            what=describe(module),
+            what=module_kind(module),
             output=tuple(out.shape[1:]),
             params=sum(p.numel() for p in module.parameters(recurse=False)),
             macs=_macs(module, out),

@@ -145,15 +145,3 @@ def format_data(result: dict[str, Any]) -> str:
         f"  ours / classic: {result['ratio']:.2f}x (target {result['target']}x: "
         f"{'met' if result['target_met'] else 'NOT met'})",
     ])
-
-
-# --- training ---------------------------------------------------------------------------
-
-TRAIN_MODES: dict[str, dict[str, Any]] = {
-    # our trainer with its defaults: fp32, contiguous tensors, JPEGs decoded by workers each epoch
-    "plain": {},
-    # bf16 autocast, channels-last, the photos decoded once into uint8 squares (--predecode)
-    "fast": {"amp": "bf16", "channels_last": True, "predecode": True},
-    # the same without bf16, for processors whose bf16 is slower than their fp32
-    "fast_fp32": {"channels_last": True, "predecode": True},
-}
