@@ -119,3 +119,39 @@ def test_imports_are_at_the_top(name):
         names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
         wrong += [f"line {node.lineno}: {n}" for n in names if n not in OPTIONAL_INSIDE]
     assert not wrong, f"{name}.py imports inside functions: {wrong}"
+
+
+def _map() -> list[list[str]]:
+    """The package docstring's map: the modules of each layer, in order."""
+    import re
+
+    doc = ast.get_docstring(_modules()["__init__"]) or ""
+    layers = []
+    for block in re.split(r"^\*\*.+\*\*.*$", doc, flags=re.M)[1:]:
+        layers.append(re.findall(r":mod:`~alexnet_lib\.([\w.]+)`", block))
+    return layers
+
+
+def test_the_package_docstring_maps_every_module_once():
+    named = [m for layer in _map() for m in layer]
+    modules = {name.split(".")[0] for name in _modules() if name != "__init__"}
+    assert sorted(named) == sorted(set(named)), "a module named twice in the map"
+    assert set(named) == modules, f"not in the map: {modules - set(named)}; not modules: {set(named) - modules}"
+
+
+def test_a_module_uses_only_its_layer_and_the_layers_before_it():
+    layer_of = {m: i for i, layer in enumerate(_map()) for m in layer}
+    wrong = []
+    for name, tree in _modules().items():
+        top = name.split(".")[0]
+        if top == "__init__":
+            continue
+        for node in ast.walk(tree):
+            inside = len(_package_of(name))  # 1 in a subpackage (bench, widgets): `from .x` is a sibling there
+            if isinstance(node, ast.ImportFrom) and node.level == inside + 1:
+                base = (node.module or "").split(".")[0]
+                used = [base] if base else [a.name for a in node.names]  # `from .x import` or `from . import x`
+                for other in used:
+                    if other in layer_of and other != top and layer_of[other] > layer_of[top]:
+                        wrong.append(f"{name} (layer {layer_of[top]}) uses {other} (layer {layer_of[other]})")
+    assert not wrong, "\n".join(wrong)
