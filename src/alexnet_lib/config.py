@@ -1,33 +1,40 @@
 """A training run's settings: :class:`Config`, the two recipes, and the checks of every setting.
 
-The paper's recipe (section 5) is the default: stochastic gradient descent with batches
-of 128, momentum 0.9, weight decay 0.0005, a learning rate of 0.01 divided by 10 when the
-validation error stops improving, about 90 epochs. ``recipe="torchvision"`` uses the
-recipe of torchvision's reference scripts instead (weight decay 0.0001, the rate divided
-by 10 every 30 epochs). Every setting left unset takes the recipe's value
-(:meth:`Config.resolved`), and :meth:`Config.check` refuses values that make no sense
-with one message style, naming the flag.
+:data:`RECIPE_TEXT` says what the recipes are (the trainer's ``--help`` prints it too). Every
+setting left unset takes the recipe's value (:meth:`Config.resolved`), and
+:meth:`Config.check` refuses values that make no sense with one message style, naming the
+flag. Each field of :class:`Config` holds its help and allowed values (:func:`setting`), from
+which :mod:`alexnet_lib.cli` builds the command line.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .lrn import LRN_READINGS
+from .models import INITS, SMALL_OPTIONS, VARIANTS
 
-__all__ = ["DATASETS", "MODELS", "RECIPES", "SCHEDULES", "Config", "TrainError", "upgrade_settings"]
+__all__ = ["AMP_MODES", "DATASETS", "MODELS", "OPTIMIZERS", "RECIPES", "RECIPE_TEXT", "SCHEDULES", "Config", "TrainError",
+           "setting", "upgrade_settings"]
 
+RECIPE_TEXT = """The paper's recipe (section 5) is the default: stochastic gradient descent with batches
+of 128, momentum 0.9, weight decay 0.0005, a learning rate of 0.01 divided by 10 when the
+validation error stops improving (at most three times), about 90 epochs. The recipe
+"torchvision" (--recipe torchvision) is that of torchvision's reference scripts instead
+(weight decay 0.0001, the rate divided by 10 every 30 epochs)."""
 RECIPES: dict[str, dict[str, Any]] = {
     "paper": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128, "epochs": 90,
               "schedule": "plateau"},
     "torchvision": {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "batch_size": 256, "epochs": 90,
                     "schedule": "step"},
 }
-MODELS = ("paper", "small", "torchvision")
+MODELS = tuple(sorted(VARIANTS))  # the networks of alexnet_lib.models
 DATASETS = ("synthetic", "cifar10", "imagefolder", "imagenette", "tiny-imagenet")
-SCHEDULES = ("plateau", "step", "cosine")
+SCHEDULES = ("plateau", "step", "cosine")  # alexnet_lib.schedule's rules
+AMP_MODES = ("off", "auto", "bf16", "fp16")  # alexnet_lib.devices.mixed_precision's
+OPTIMIZERS = ("sgd", "adamw")  # alexnet_lib.train.build_optimizer's
 IMAGENETTE_SIZES = ("auto", "224", "160", "320", "full")
 # Values that earlier versions wrote under names since changed, for the same computation: a run
 # saved with the old name still loads, resumes and evaluates (LRN's readings were renamed after
@@ -41,57 +48,86 @@ class TrainError(RuntimeError):
     """A training run cannot start or continue; the message says why and what to do."""
 
 
+def setting(default: Any, help: str | None = None, *, choices: tuple[str, ...] | None = None,
+            off: str | None = None, switch: bool = False) -> Any:
+    """A field of :class:`Config` with what its command-line flag needs (:mod:`alexnet_lib.cli`
+    builds the parser from them): its ``help``, its allowed values (``choices``, also checked by
+    :meth:`Config.check`), for a setting that is on by default the flag that turns it ``off``,
+    and whether it is one of Chapter 10's ``switch``-es (a group of its own in ``--help``)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "off": off, "switch": switch})
+
+
 @dataclass
 class Config:
-    """Everything that defines a run (saved in every checkpoint)."""
+    """Everything that defines a run (saved in every checkpoint). Each setting is a flag of the
+    command line (``--batch-size`` for ``batch_size``), with the help written here."""
 
-    dataset: str = "synthetic"
-    data: str | None = None
-    model: str = "small"
-    num_classes: int | None = None
-    image_size: int | None = None
-    recipe: str = "paper"
-    epochs: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    momentum: float | None = None
-    weight_decay: float | None = None
-    accumulate: int = 1
-    device: str = "auto"
-    amp: str = "off"  # mixed precision: off, bf16, fp16, or auto (devices.mixed_precision)
-    channels_last: bool = False
-    compile: bool = False
-    workers: int = 0
-    checkpoint_dir: str = "checkpoints"
-    checkpoint_every: int = 0
-    resume: bool = False
-    overwrite: bool = False
-    seed: int = 0
-    max_steps: int | None = None
-    deterministic: bool = False
-    download: bool = True
-    synthetic_size: int = 2048
-    progress: bool = True
-    dropout: float = 0.5
-    width: float = 1.0
-    train_subset: int | None = None
-    val_split: float = 0.1  # the share of the training images held out for every choice made during the run
-    imagenette: str = "auto"  # which Imagenette release: the 224 px copy where found, else the 320 px download
-    predecode: bool = False
-    cache_dir: str | None = None
+    dataset: str = setting(
+        "synthetic", "synthetic (generated, no download), cifar10, imagefolder (ImageNet layout under --data), "
+        "imagenette (its 224 px copy where found, else the 320 px release) or tiny-imagenet (downloaded on first "
+        "use)", choices=DATASETS)
+    data: str | None = setting(None, "data folder (imagefolder: holds train/ and val/; others: where to look "
+                                     "before downloading)")
+    model: str = setting("small", "paper (227 px, two towers, LRN), torchvision, or small (32 px)", choices=MODELS)
+    num_classes: int | None = setting(None, "checked against the data")
+    image_size: int | None = setting(None, "crop size (default: 227 paper, 224 torchvision)")
+    recipe: str = setting("paper", "defaults for the settings below", choices=tuple(sorted(RECIPES)))
+    epochs: int | None = setting(None, "the most epochs (the plateau schedule ends a run earlier once it has "
+                                       "divided the rate three times and the validation error stalls again)")
+    # left unset (None), the five below and the schedule take the recipe's values (resolved())
+    batch_size: int | None = setting(None)
+    lr: float | None = setting(None)
+    momentum: float | None = setting(None)
+    weight_decay: float | None = setting(None)
+    accumulate: int = setting(1, "batches per optimiser step (gradient accumulation)")
+    device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
+    amp: str = setting("off", "mixed precision (auto: bf16 on GPUs of compute capability 8.0 and newer, fp16 on "
+                              "older ones, off on a CPU)", choices=AMP_MODES)
+    channels_last: bool = setting(False, "NHWC memory layout")
+    compile: bool = setting(False, "torch.compile the model")
+    workers: int = setting(0, "DataLoader worker processes")
+    checkpoint_dir: str = setting("checkpoints")
+    checkpoint_every: int = setting(0, "also checkpoint every N steps")
+    resume: bool = setting(False, "continue from CHECKPOINT_DIR/last.pt")
+    overwrite: bool = setting(False, "start afresh even where CHECKPOINT_DIR holds a run (its checkpoint, metrics "
+                                     "and test result are removed)")
+    seed: int = setting(0)
+    max_steps: int | None = setting(None, "stop (with a checkpoint) after N optimiser steps")
+    deterministic: bool = setting(False, "deterministic algorithms (slower)")
+    download: bool = setting(True, "never download data", off="--no-download")
+    synthetic_size: int = setting(2048)
+    progress: bool = setting(True, off="--no-progress")
+    dropout: float = setting(0.5, "dropout probability in fc6 and fc7")
+    width: float = setting(1.0, "channel multiplier (small and paper models: 0.5 halves every layer)")
+    train_subset: int | None = setting(None, "train on N of the training images only, a fixed random draw (quick "
+                                             "experiments)")
+    val_split: float = setting(0.1, "share of the training images held out as the validation split, on which the "
+                                    "plateau rule and every choice are made (the test images are evaluated once, "
+                                    "at the end)")
+    imagenette: str = setting("auto", "which Imagenette: its 224 px copy where found (auto), else the 320 px "
+                                      "release", choices=IMAGENETTE_SIZES)
+    predecode: bool = setting(False, "imagefolder: decode every image once into uint8 squares (cached on disk); "
+                                     "crops and flips then run on whole batches on the device")
+    cache_dir: str | None = setting(None, "where --predecode keeps its files (default: data/predecoded)")
     # the model's switches (Chapter 10 turns the paper's choices off one at a time)
-    init: str = "paper"  # the paper's initialisation, or He et al.'s ("he"), for the paper's network
-    lrn: str = "cuda-convnet2"  # which reading of LRN's constants (alexnet_lib.lrn.LRN_READINGS)
-    norm: str = "none"
-    pool: str = "3/2"
-    activation: str = "relu"
-    groups: int = 1
+    init: str = setting("paper", "the paper's network: its own initialisation, or He et al.'s (N(0, 2/fan_in))",
+                        choices=INITS, switch=True)
+    lrn: str = setting("cuda-convnet2", "which reading of LRN's constants: cuda-convnet2's ImageNet files "
+                                        "(2 + 1e-4/5 * sum), the 2012 cuda-convnet (1 + 1e-4/5 * sum) or the paper "
+                                        "as printed (2 + 1e-4 * sum)", choices=tuple(LRN_READINGS), switch=True)
+    norm: str = setting("none", "none, the paper's LRN after the first two ReLUs, or batch normalisation",
+                        choices=SMALL_OPTIONS["norm"], switch=True)
+    pool: str = setting("3/2", "max pooling SIZE/STRIDE: 3/2 overlaps (the paper), 2/2 not", switch=True)
+    activation: str = setting("relu", choices=SMALL_OPTIONS["activation"], switch=True)
+    groups: int = setting(1, "2: the paper's towers in conv2, conv4, conv5", switch=True)
     # the optimisation's switches: what changed since 2012
-    optimizer: str = "sgd"
-    label_smoothing: float = 0.0
-    schedule: str | None = None
-    lighting: float = 0.0
-    augment: bool = True  # random patches and flips for uint8 training images (else the central patch)
+    optimizer: str = setting("sgd", choices=OPTIMIZERS, switch=True)
+    label_smoothing: float = setting(0.0, switch=True)
+    schedule: str | None = setting(None, "default: the recipe's", choices=SCHEDULES, switch=True)
+    augment: bool = setting(True, "train on the central patch, no random patches or flips", off="--no-augment",
+                            switch=True)
+    lighting: float = setting(0.0, "the paper's PCA colour augmentation with this standard deviation (0.1 in the "
+                                   "paper)", switch=True)
 
     def resolved(self) -> Config:
         """A copy with the recipe's defaults filled in for every setting left unset."""
@@ -107,12 +143,10 @@ class Config:
     def check(self) -> Config:
         """Refuse settings that make no sense, naming the flag; returns the resolved settings."""
         cfg = self.resolved()
-        choices = {"dataset": DATASETS, "model": MODELS, "amp": ("off", "auto", "bf16", "fp16"),
-                   "schedule": SCHEDULES, "optimizer": ("sgd", "adamw"), "norm": ("none", "lrn", "batch"),
-                   "activation": ("relu", "tanh"), "lrn": tuple(LRN_READINGS), "init": ("paper", "he"), "imagenette": IMAGENETTE_SIZES}
-        for name, allowed in choices.items():
-            if getattr(cfg, name) not in allowed:
-                _refuse(name, f"must be one of {', '.join(allowed)}", getattr(cfg, name))
+        for f in fields(cfg):
+            allowed = f.metadata["choices"]
+            if allowed is not None and getattr(cfg, f.name) not in allowed:
+                _refuse(f.name, f"must be one of {', '.join(allowed)}", getattr(cfg, f.name))
         at_least = {"epochs": 1, "batch_size": 1, "accumulate": 1, "workers": 0, "checkpoint_every": 0,
                     "synthetic_size": 1, "groups": 1, "seed": 0}
         for name, low in at_least.items():
