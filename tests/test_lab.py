@@ -92,6 +92,9 @@ def test_a_chapter_renders_in_jupyterlab_with_myst(browser, tmp_path, screenshot
             page.wait_for_selector(".jp-Notebook .jp-MarkdownCell .myst", timeout=120000)
             exercise = page.locator(".jp-MarkdownCell", has_text="output_size(n, k, padding, stride)").first
             exercise.scroll_into_view_if_needed()
+            # cells render one after another; on a busy machine this one may come seconds later
+            exercise.locator(".myst-exercise-header").first.wait_for(timeout=120000)
+            page.locator(".jp-MarkdownCell", has_text="Start of Solution to").first.wait_for(timeout=120000)
             headers = exercise.locator(".myst-exercise-header").all_inner_texts()
             assert any(h.strip().startswith("Exercise") for h in headers), headers
             assert ":label:" not in exercise.inner_text() and "{exercise}" not in exercise.inner_text()
