@@ -147,20 +147,6 @@ def test_mixed_precision_on_gpu(tmp_path):
     assert json.loads((folder / "metrics.json").read_text())[-1]["epoch"] == 2
 
 
-def test_sampler_splits_global_batches_between_processes():
-    single = train.EpochBatches(10, 4, seed=1)
-    parts = [train.EpochBatches(10, 4, seed=1, rank=r, world=2) for r in (0, 1)]
-    whole = list(single)
-    assert [len(b) for b in whole] == [4, 4, 2] and single.global_batches() == 3
-    for k, (a, b) in enumerate(zip(*parts)):
-        assert a + b == whole[k] and len(a) == len(b)
-    single.set_epoch(1, skip=1)
-    assert len(list(single)) == 2 and single.global_size(2) == 2
-    # A last batch of one image cannot be split between two processes: both drop it.
-    assert train.EpochBatches(9, 4, seed=1, world=2).global_batches() == 2
-    assert train.EpochBatches(9, 4, seed=1).global_batches() == 3
-
-
 def test_two_processes_match_one(tmp_path):
     """torchrun with two CPU processes (gloo) trains exactly like one process with the same global batch."""
     common = ["--dataset", "synthetic", "--synthetic-size", "96", "--width", "0.25", "--batch-size", "16", "--epochs", "2",
@@ -255,114 +241,6 @@ def test_non_finite_outputs_count_as_errors_in_evaluation():
     assert result["val_top1_error"] == 1.0 and result["val_top5_error"] == 1.0
 
 
-def test_a_run_in_a_folder_with_a_checkpoint_needs_resume_or_overwrite(tmp_path):
-    folder = run(tmp_path, "a", max_steps=2)
-    before = weights(folder)
-    with pytest.raises(TrainError, match="holds a run already. Continue it with --resume, start afresh over it with "
-                                         "--overwrite"):
-        run(tmp_path, "a")
-    for name, value in weights(folder).items():  # untouched
-        assert torch.equal(value, before[name])
-    run(tmp_path, "a", overwrite=True, max_steps=1)
-    assert torch.load(folder / checkpoints.CHECKPOINT, weights_only=True)["state"]["step"] == 1
-
-
-@pytest.mark.parametrize(("change", "named"), [
-    ({"lr": 0.5}, "--lr was 0.02 and is now 0.5"),
-    ({"batch_size": 8}, "--batch-size was 16 and is now 8"),
-    ({"seed": 4}, "--seed was 3 and is now 4"),
-    ({"train_subset": 64}, "--train-subset was None and is now 64"),
-    ({"optimizer": "adamw"}, "--optimizer was 'sgd' and is now 'adamw'"),
-    ({"epochs": 1}, "--epochs was 2 and is now 1"),
-])
-def test_resume_refuses_changed_settings(tmp_path, change, named):
-    run(tmp_path, "r", max_steps=3)
-    with pytest.raises(TrainError, match=named.replace("(", r"\(")):
-        run(tmp_path, "r", resume=True, **change)
-
-
-def test_resume_may_change_how_not_what(tmp_path):
-    """More epochs, another device or checkpoint interval: the run continues."""
-    run(tmp_path, "r", max_steps=3)
-    history = run(tmp_path, "r", resume=True, epochs=3, checkpoint_every=5, workers=0, device="cpu")
-    assert json.loads((history / "metrics.json").read_text())[-1]["epoch"] == 3
-    assert (history / "test.json").exists()
-
-
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign"])
-def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
-    folder = run(tmp_path, "d", max_steps=2)
-    path = folder / checkpoints.CHECKPOINT
-    if damage == "truncated":
-        path.write_bytes(path.read_bytes()[:5000])
-    elif damage == "garbage":
-        path.write_bytes(b"not a checkpoint at all")
-    else:
-        torch.save({"weights": torch.zeros(3)}, path)
-    with pytest.raises(TrainError, match="(cannot be read as a checkpoint|is not a checkpoint).*--overwrite"):
-        run(tmp_path, "d", resume=True)
-
-
-def test_the_run_cache_retrains_over_a_damaged_checkpoint(tmp_path, monkeypatch):
-    from alexnet_lib import experiments
-
-    monkeypatch.setattr(experiments.datasets, "cache_dir", lambda: tmp_path)
-    cfg = Config(**TINY, model="small", width=0.25)
-    _, folder = experiments.train_or_load(cfg, "tiny")
-    (folder / checkpoints.CHECKPOINT).write_bytes(b"damaged")
-    history, again = experiments.train_or_load(cfg, "tiny")
-    assert again == folder and len(history) == 2
-    assert checkpoints.read_checkpoint(folder / checkpoints.CHECKPOINT)["state"]["test"] is not None
-
-
-def test_the_run_cache_key_names_the_data_and_the_library_version(tmp_path, monkeypatch):
-    from alexnet_lib import experiments
-
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
-    make_npz(a / "cifar10.npz")
-    make_npz(b / "cifar10.npz", n_train=60)
-    ka = experiments.settings_key(Config(dataset="cifar10", data=str(a)))
-    kb = experiments.settings_key(Config(dataset="cifar10", data=str(b)))
-    assert ka != kb
-    monkeypatch.setattr(experiments, "__version__", "99.0")
-    assert experiments.settings_key(Config(dataset="cifar10", data=str(a))) != ka
-
-
-def test_metrics_match_the_checkpoint_after_a_resume(tmp_path):
-    folder = run(tmp_path, "m", epochs=3, max_steps=20)  # two epochs of 8 steps, then into the third
-    (folder / "metrics.json").write_text("[]")  # as if a kill had come between checkpoint and metrics
-    run(tmp_path, "m", resume=True, epochs=3)
-    history = json.loads((folder / "metrics.json").read_text())
-    assert [h["epoch"] for h in history] == [1, 2, 3]
-    assert not list(folder.glob("*.tmp"))
-
-
-def test_the_loss_scaler_is_saved_and_restored(tmp_path):
-    from alexnet_lib.models import AlexNet
-
-    model = AlexNet(num_classes=10, variant="small", width=0.25)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
-    scaler._scale = torch.tensor(256.0)  # as after a few steps that overflowed
-    cfg = Config(**TINY).check()
-    path = tmp_path / "last.pt"
-    checkpoints.save_checkpoint(path, model, optimizer, checkpoints.State(), cfg, 10, scaler=scaler)
-    fresh = torch.amp.GradScaler("cpu", init_scale=1024.0)
-    checkpoints.load_checkpoint(path, model, optimizer, cfg, 10, scaler=fresh)
-    assert fresh.get_scale() == 256.0
-
-
-def test_each_process_seeds_its_own_loader_workers():
-    from alexnet_lib.batches import batch_loader
-
-    dataset = torch.utils.data.TensorDataset(torch.zeros(8, 1), torch.zeros(8, dtype=torch.long))
-    batches = train.EpochBatches(8, 4, seed=0)
-    seeds = {rank: batch_loader(dataset, batches, device=torch.device("cpu"), seed=7, rank=rank).generator.initial_seed()
-             for rank in (0, 1)}
-    assert seeds[0] == 7 and seeds[1] != seeds[0]
-
-
 @pytest.mark.parametrize(("flags", "message"), [
     (["--lr", "-0.1"], "--lr must be a positive number, got -0.1"),
     (["--momentum", "1.5"], "--momentum must be below 1"),
@@ -399,26 +277,6 @@ def test_torchrun_prepares_the_data_once_on_a_cold_cache(tmp_path):
     files = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert len([f for f in files if f.endswith(".images.npy")]) == 2  # train/ and val/, decoded once each
     assert not [f for f in files if f.endswith(".tmp")]
-
-
-def test_the_plateau_rule_ends_a_run_after_its_third_division(tmp_path, monkeypatch):
-    """A validation error that never improves: the rate is divided after epochs 3, 5 and 7, and
-    the run ends two stalled epochs later (epoch 9), well before --epochs, with its test result."""
-    from alexnet_lib import schedule
-
-    monkeypatch.setattr(train, "evaluate", lambda *args, **kwargs: {"val_loss": 2.0, "val_top1_error": 0.5,
-                                                                     "val_top5_error": 0.1})
-    folder = tmp_path / "stalls"
-    history = train.train(Config(**{**TINY, "synthetic_size": 32, "epochs": 30, "checkpoint_dir": str(folder)}))
-    assert len(history) == 9
-    assert [round(h["lr"], 8) for h in history] == [0.02, 0.02, 0.02, 0.002, 0.002, 0.0002, 0.0002, 2e-5, 2e-5]
-    assert checkpoints.load_test(folder)["test_top1_error"] == 0.5
-    state = checkpoints.State(drops=3, bad_epochs=2)
-    assert schedule.run_is_over(state, Config(**TINY).check())
-    assert not schedule.run_is_over(state, Config(**TINY, schedule="cosine").check())
-    # resuming the ended run trains nothing more
-    assert len(train.train(Config(**{**TINY, "synthetic_size": 32, "epochs": 30, "checkpoint_dir": str(folder),
-                                     "resume": True}))) == 9
 
 
 def test_the_trainer_prints_each_epoch_in_a_line_that_fits_the_page():
