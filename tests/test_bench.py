@@ -92,3 +92,22 @@ def test_stages_benchmark(capsys):
     with pytest.raises(SystemExit):
         bench.main(["stages", "--layer", "conv1"])
     assert "3x3 layers" in capsys.readouterr().err
+
+
+def test_best_time_is_the_fastest_run():
+    from itertools import count
+
+    from alexnet_lib.bench.timing import best_time
+
+    calls = count()
+    waits = iter((0.5, 0.0, 0.4))
+
+    def work(tag):
+        next(calls)
+        import time
+
+        time.sleep(next(waits))
+        assert tag == "x"
+
+    seconds = best_time(work, "x", repeat=3)
+    assert next(calls) == 3 and seconds < 0.4  # the run that did not sleep

@@ -88,6 +88,21 @@ def test_pairing_matches_seeds_not_order_and_verdicts_read_as_the_paper_s_choice
         ablations.paired_difference(runs, "x", "y")
 
 
+def test_paired_differences_of_any_recorded_measure():
+    """Chapter 10 compares training errors and curves too: by_seed reads any key, and the
+    paired difference of another measure is computed as that of the test error."""
+    base = ablations.EXPERIMENTS[0].name
+    runs = [{"experiment": base, "seed": s, "test_top1_error": 0.5, "train_top1_error": t, "val_curve": [0.9, t]}
+            for s, t in ((0, 0.30), (1, 0.32), (2, 0.34))]
+    runs += [{"experiment": "x", "seed": s, "test_top1_error": 0.5, "train_top1_error": t, "val_curve": [0.8, t]}
+             for s, t in ((2, 0.30), (0, 0.28), (1, 0.31))]
+    assert ablations.by_seed(runs, "x", "val_curve") == {2: [0.8, 0.30], 0: [0.8, 0.28], 1: [0.8, 0.31]}
+    assert ablations.seed_differences(runs, "x", base, "train_top1_error") == pytest.approx([-0.02, -0.01, -0.04])
+    mean, se, ci, n = ablations.paired_difference(runs, "x", base, measure="train_top1_error")
+    assert (mean, n) == (pytest.approx(-0.07 / 3), 3) and ci == pytest.approx(4.302653 * se, rel=1e-5)
+    assert ablations.paired_difference(runs, "x", base)[0] == pytest.approx(0.0)  # the test error by default
+
+
 def test_half_width_is_half_of_the_baseline_s_width_in_every_profile():
     from alexnet_lib.profiles import Profile
 

@@ -199,3 +199,30 @@ def test_draw_occlusion_lines_the_map_up_with_its_image():
     with pytest.raises(ValueError, match="occlusion map"):
         viz.draw_occlusion(ax, heat[0], size=8, stride=2, image_shape=(28, 28))
     plt.close(fig)
+
+
+def test_occlusion_grid_puts_each_photograph_above_its_map():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pictures = [np.full((3, 32, 32), v, dtype=np.uint8) for v in (0, 128, 255)]
+    heats = [np.linspace(0, 1, 25).reshape(5, 5) for _ in pictures]
+    fig = viz.occlusion_grid(pictures, heats, 16, 4, ["a", "b", "c"], ["p"] * 3, "maps", map_fontsize=7)
+    axes = fig.axes
+    assert len(axes) == 7  # 2 x 3 and the colour bar
+    assert [ax.get_title() for ax in axes[:3]] == ["a", "b", "c"] and axes[3].get_title() == "p"
+    assert axes[3].get_xlim() == (0, 32) and fig._suptitle.get_text() == "maps"
+    assert axes[0].images[0].get_array().shape == (32, 32, 3)  # (3, H, W) shown as a picture
+
+
+def test_class_errors_draws_each_class_and_the_confusion_counts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    counts = np.array([[5, 1, 0], [2, 3, 1], [0, 0, 6]])
+    per_class = 1 - counts.diagonal() / counts.sum(axis=1)
+    fig = viz.class_errors(per_class, counts, ["a", "b", "c"], matrix_title="confusion", suptitle="run")
+    bars, matrix = fig.axes[:2]
+    assert [t.get_text() for t in bars.get_yticklabels()] == ["c", "a", "b"]  # easiest at the bottom
+    assert sorted(t.get_text() for t in matrix.texts) == ["1", "1", "2", "3", "5", "6"]  # zeros left blank
+    assert matrix.get_title() == "confusion" and fig._suptitle.get_text() == "run"

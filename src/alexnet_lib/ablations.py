@@ -164,16 +164,22 @@ def t_quantile(probability: float, degrees_of_freedom: int) -> float:
 MEASURE = "test_top1_error"  # what the study reports: the test set, measured once at the end of every run
 
 
-def seed_differences(runs: list[dict[str, Any]], name: str, reference: str) -> list[float]:
-    """``name(seed i) - reference(seed i)`` in final test error, for every seed both ran, in seed order."""
-    a = {r["seed"]: r[MEASURE] for r in runs if r["experiment"] == name}
-    b = {r["seed"]: r[MEASURE] for r in runs if r["experiment"] == reference}
+def by_seed(runs: list[dict[str, Any]], name: str, measure: str = MEASURE) -> dict[int, Any]:
+    """``{seed: run[measure]}`` for the runs of experiment ``name`` (any recorded key: a final
+    error, or a curve such as ``val_curve``)."""
+    return {r["seed"]: r[measure] for r in runs if r["experiment"] == name}
+
+
+def seed_differences(runs: list[dict[str, Any]], name: str, reference: str, measure: str = MEASURE) -> list[float]:
+    """``name(seed i) - reference(seed i)`` in ``measure`` (by default the final test error), for
+    every seed both ran, in seed order."""
+    a, b = by_seed(runs, name, measure), by_seed(runs, reference, measure)
     return [a[seed] - b[seed] for seed in sorted(a) if seed in b]
 
 
-def paired_difference(runs: list[dict[str, Any]], name: str, reference: str,
-                      level: float = 0.95) -> tuple[float, float, float, int]:
-    """``name`` minus ``reference`` in final test error, seed by seed.
+def paired_difference(runs: list[dict[str, Any]], name: str, reference: str, level: float = 0.95,
+                      measure: str = MEASURE) -> tuple[float, float, float, int]:
+    """``name`` minus ``reference`` in ``measure`` (by default the final test error), seed by seed.
 
     Seed ``i`` starts both from the same random numbers, so the differences
     ``name(seed i) - reference(seed i)`` are paired. Returns their mean, its standard
@@ -182,7 +188,7 @@ def paired_difference(runs: list[dict[str, Any]], name: str, reference: str,
     there are pairs), and the number of pairs. With one pair the error and the interval
     are NaN.
     """
-    pairs = seed_differences(runs, name, reference)
+    pairs = seed_differences(runs, name, reference, measure)
     if not pairs:
         raise ValueError(f"no seed was run for both {name!r} and {reference!r}")
     if len(pairs) == 1:

@@ -8,7 +8,9 @@
   in that space or in pixel space (Figure 4, right).
 - :func:`five_best` draws an image with its five best guesses as bars (Figure 4, left).
 - :func:`occlusion_map` slides a grey square over an image and records how much the
-  correct class's probability drops; :func:`draw_occlusion` draws it in line with its image.
+  correct class's probability drops; :func:`draw_occlusion` draws it in line with its image,
+  and :func:`occlusion_grid` photographs above their maps.
+- :func:`class_errors` draws the error of each class beside the confusion matrix.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from torch import nn
 
 from .models import named_layers
 
-__all__ = ["activations", "colour_share", "draw_occlusion", "five_best", "hidden_features", "kernel_grid", "nearest",
-           "occlusion_map"]
+__all__ = ["activations", "class_errors", "colour_share", "draw_occlusion", "five_best", "hidden_features", "kernel_grid",
+           "nearest", "occlusion_grid", "occlusion_map"]
 
 
 def kernel_grid(weight: torch.Tensor, columns: int | None = None, gap: int = 1, upscale: int = 1) -> np.ndarray:
@@ -194,3 +196,64 @@ def draw_occlusion(ax, heat: torch.Tensor | np.ndarray, size: int, stride: int, 
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     return shown
+
+
+def occlusion_grid(pictures: Sequence[torch.Tensor | np.ndarray], heats: Sequence[torch.Tensor | np.ndarray],
+                   size: int, stride: int, titles: Sequence[str], map_titles: Sequence[str], suptitle: str, *,
+                   figsize: tuple[float, float] | None = None, map_fontsize: int = 8):
+    """Photographs (``(3, H, W)`` or ``(H, W, 3)``) above their :func:`occlusion_map` (squares of
+    ``size`` moved by ``stride``), one column each, drawn in line (:func:`draw_occlusion`), with
+    one colour bar for the maps. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    columns = max(len(pictures), 1)
+    fig, axes = plt.subplots(2, columns, figsize=figsize or (2.4 * columns, 4.6), squeeze=False)
+    shown = None
+    for column, (picture, heat, title, map_title) in enumerate(zip(pictures, heats, titles, map_titles)):
+        picture = np.asarray(picture)
+        if picture.ndim == 3 and picture.shape[0] == 3:
+            picture = picture.transpose(1, 2, 0)
+        axes[0, column].imshow(picture)
+        axes[0, column].set_title(title, fontsize=8)
+        shown = draw_occlusion(axes[1, column], heat, size, stride, picture.shape[:2])
+        axes[1, column].set_title(map_title, fontsize=map_fontsize)
+        for ax in axes[:, column]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    if shown is not None:
+        fig.colorbar(shown, ax=axes[1].tolist(), shrink=0.8)
+    fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def class_errors(per_class: np.ndarray, counts: np.ndarray, names: Sequence[str], *,
+                 matrix_title: str | None = None, suptitle: str | None = None):
+    """Two panels: each class's top-1 error as bars, hardest at the top, and the confusion matrix
+    (``counts[true, predicted]``, each cell coloured by its share of the row, the count written
+    in it). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    per_class, counts = np.asarray(per_class), np.asarray(counts)
+    classes = len(names)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1, 1.25]})
+    order = np.argsort(per_class)
+    ax1.barh(np.arange(classes), 100 * per_class[order], color="tab:blue")
+    ax1.set_yticks(np.arange(classes), [names[i] for i in order])
+    ax1.set_xlabel("top-1 error (%)")
+    ax1.set_title("error per class (ten patches)")
+    share = counts / counts.sum(axis=1, keepdims=True)
+    ax2.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for true in range(classes):
+        for guess in range(classes):
+            if counts[true, guess]:
+                ax2.text(guess, true, counts[true, guess], ha="center", va="center", fontsize=6,
+                         color="white" if share[true, guess] > 0.5 else "black")
+    ax2.set_xticks(np.arange(classes), names, rotation=60, ha="right", fontsize=8)
+    ax2.set_yticks(np.arange(classes), names, fontsize=8)
+    ax2.set_xlabel("predicted class")
+    ax2.set_ylabel("true class")
+    if matrix_title:
+        ax2.set_title(matrix_title)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
