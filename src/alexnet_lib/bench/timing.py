@@ -10,9 +10,11 @@ from collections.abc import Callable
 __all__ = ["best_time", "median_interleaved", "stage_times"]
 
 
-def best_time(fn: Callable[..., object], *args: object, repeat: int = 3) -> float:
-    """The fastest of ``repeat`` runs of ``fn(*args)``, in seconds: the run that the rest of the
-    machine disturbed least (Chapter 1 times its loops with it)."""
+def best_time(fn: Callable[..., object], *args: object,
+              repeat: int = 3) -> float:
+    """The fastest of ``repeat`` runs of ``fn(*args)``, in seconds:
+    the run that the rest of the machine disturbed least (Chapter 1
+    times its loops with it)."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
