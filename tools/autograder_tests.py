@@ -654,7 +654,9 @@ AUTOGRADED: dict[str, Autograded] = {
                 assert len(_got) == min(6, _there), f"{_name}: {min(6, _there)} images; yours {len(_got)}"
                 assert bool((labels[_got] == int(t)).all() and (_pred[_got] == _said).all()), f"{_name}: images of class {int(t)} predicted {_said}"
         """),
-        wrong=(("mistaken = torch.nonzero(of_class & (predicted == int(q)))", "mistaken = torch.nonzero(of_class)"),),
+        # the class left out: images predicted `q` of any class (with the chapter's `t` and `q`, the
+        # images of class `t` alone can all be predicted `q`, and a test could not tell them apart)
+        wrong=(("mistaken = torch.nonzero(of_class & (predicted == int(q)))", "mistaken = torch.nonzero(predicted == int(q))"),),
         look_for="what the mistaken photographs share with the other class (context, pose, size of the object in the picture), from the student's own pair",
     ),
     # --- Chapter 9 ------------------------------------------------------------------------
