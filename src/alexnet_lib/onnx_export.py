@@ -150,8 +150,7 @@ def _quantise_initialisers(model, stored: dict[str, tuple[np.ndarray, np.ndarray
         current = numpy_helper.to_array(init)
         if current.shape != values.shape:
             raise ValueError(f"{init.name}: the graph holds {current.shape}, the file {values.shape}")
-        expected = values.astype(np.float32) * scale.astype(np.float32).reshape((-1,) + (1,) * (values.ndim - 1))
-        if not np.array_equal(current, expected):
+        if not np.array_equal(current, pretrained.dequantise(values, scale).numpy()):
             raise ValueError(f"{init.name}: the exported weights are not the file's (was another network exported?)")
         if bits == 4:
             quantised = helper.make_tensor(init.name + "_int4", onnx.TensorProto.INT4, values.shape,

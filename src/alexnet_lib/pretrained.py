@@ -219,14 +219,19 @@ def stored_weights(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, 
     file, exactly as :func:`save_book_network` wrote them (4-bit values unpacked, each still in
     -7..7; a 4-bit matrix has the shape ``(rows, columns)``)."""
     with open(path, "rb") as file, np.load(file, allow_pickle=False) as arrays:
-        stored = {}
-        for key in arrays.files:
-            name, _, kind = key.rpartition(".")
-            if kind == "int8":
-                stored[name] = (arrays[key], arrays[name + ".scale"], 8)
-            elif kind == "int4":
-                stored[name] = (unpack4(arrays[key]), arrays[name + ".scale"], 4)
-        return stored
+        return _stored(arrays)
+
+
+def _stored(arrays: Any) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """:func:`stored_weights` of a network file already open (``numpy.load``'s ``NpzFile``)."""
+    stored = {}
+    for key in arrays.files:
+        name, _, kind = key.rpartition(".")
+        if kind == "int8":
+            stored[name] = (arrays[key], arrays[name + ".scale"], 8)
+        elif kind == "int4":
+            stored[name] = (unpack4(arrays[key]), arrays[name + ".scale"], 4)
+    return stored
 
 
 class BookNetwork(AlexNet):
@@ -286,8 +291,8 @@ def _read_book_network(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, A
         meta = json.loads(arrays["meta.json"].tobytes().decode())
         state = {key: torch.from_numpy(arrays[key].copy()) for key in arrays.files
                  if key.rpartition(".")[2] not in ("int8", "int4", "scale") and key != "meta.json"}
-    for name, (values, scale, _) in stored_weights(path).items():
-        state[name] = dequantise(values, scale)
+        for name, (values, scale, _) in _stored(arrays).items():  # the file is read once
+            state[name] = dequantise(values, scale)
     return state, meta
 
 

@@ -123,6 +123,12 @@ def nearest(query: torch.Tensor, bank: torch.Tensor, k: int = 5, chunk: int = 10
     return torch.cat([torch.cdist(part.double(), b).topk(k, largest=False).indices for part in q.split(chunk)])
 
 
+def _height_width_channels(image: torch.Tensor | np.ndarray) -> np.ndarray:
+    """An image ``(3, H, W)`` or ``(H, W, 3)`` as matplotlib draws it, ``(H, W, 3)``."""
+    picture = np.asarray(image)
+    return picture.transpose(1, 2, 0) if picture.ndim == 3 and picture.shape[0] == 3 else picture
+
+
 def five_best(ax_image, ax_bars, image: torch.Tensor | np.ndarray, probabilities: torch.Tensor,
               label: int, names: Sequence[str], title: str | None = None) -> None:
     """An image (``(3, H, W)`` or ``(H, W, 3)``, uint8 or [0, 1]) with its five best guesses as bars
@@ -131,9 +137,7 @@ def five_best(ax_image, ax_bars, image: torch.Tensor | np.ndarray, probabilities
     ``label`` is the correct class, or -1 where it is unknown (no bar is red then). The
     image's title is ``title``, or else the correct class's name.
     """
-    picture = np.asarray(image)
-    if picture.ndim == 3 and picture.shape[0] == 3:
-        picture = picture.transpose(1, 2, 0)
+    picture = _height_width_channels(image)
     if not -1 <= label < len(names):
         raise ValueError(f"label {label} is not a class index (0 to {len(names) - 1}) or -1 for unknown")
     ax_image.imshow(picture, interpolation="nearest")
@@ -210,9 +214,7 @@ def occlusion_grid(pictures: Sequence[torch.Tensor | np.ndarray], heats: Sequenc
     fig, axes = plt.subplots(2, columns, figsize=figsize or (2.4 * columns, 4.6), squeeze=False)
     shown = None
     for column, (picture, heat, title, map_title) in enumerate(zip(pictures, heats, titles, map_titles)):
-        picture = np.asarray(picture)
-        if picture.ndim == 3 and picture.shape[0] == 3:
-            picture = picture.transpose(1, 2, 0)
+        picture = _height_width_channels(picture)
         axes[0, column].imshow(picture)
         axes[0, column].set_title(title, fontsize=8)
         shown = draw_occlusion(axes[1, column], heat, size, stride, picture.shape[:2])
