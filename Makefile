@@ -126,7 +126,7 @@ stage-browser-tests: stage-book-build-strict stage-browser-setup
 	@$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser
 
 test-lib: $(INSTALLED)
-	$(BIN)/pytest -q -p no:cacheprovider -m "not browser and not notebooks" tests
+	$(BIN)/pytest -q -p no:cacheprovider --durations=12 -m "not browser and not notebooks" tests
 
 # The kept outputs against the notebooks that the strict build (test-book) executed.
 test-outputs: $(INSTALLED)

@@ -1,4 +1,5 @@
-"""Shared fixtures. The browser fixtures serve a built site and drive headless Chromium."""
+"""Shared fixtures. The browser fixtures serve a built site and drive headless Chromium; the data
+policy's fixtures give a test an empty cache and a local web server."""
 
 from __future__ import annotations
 
@@ -151,3 +152,34 @@ def screenshot_dir() -> Path:
     path = ROOT / "_build" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- the data policy's fixtures: an empty cache, a local web server -----------------------------
+
+
+@pytest.fixture
+def no_cache(tmp_path, monkeypatch):
+    """An empty cache and no ALEXNET_DATA_DIR."""
+    from alexnet_lib import datasets
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv(datasets.CACHE_VAR, str(cache))
+    monkeypatch.delenv("ALEXNET_DATA_DIR", raising=False)
+    return cache
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server over tmp_path/served."""
+    served = tmp_path / "served"
+    served.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from alexnet_lib import bench
+from helpers import photo
 
 
 def test_alexnet_layer_shapes_chain():
@@ -111,3 +112,48 @@ def test_best_time_is_the_fastest_run():
 
     seconds = best_time(work, "x", repeat=3)
     assert next(calls) == 3 and seconds < 0.4  # the run that did not sleep
+
+
+# --- the data and training benchmarks ----------------------------------------------------
+
+
+def test_data_benchmark_json(tmp_path, capsys):
+    for i in range(6):
+        photo((300, 260), seed=i).save(tmp_path / f"p{i}.JPEG")
+    assert bench.main(["data", "--images", str(tmp_path), "--workers", "0", "--repeats", "1", "--passes", "1",
+                       "--batch", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["images"] == 6 and result["ratio"] > 0 and set(result["images_per_second"]) == {"classic", "ours"}
+    assert (result["passes"], result["repeats"]) == (1, 1)  # the conditions travel with the numbers
+
+
+def test_data_benchmark_without_images(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["data", "--images", str(tmp_path)])
+    assert "holds no" in capsys.readouterr().err
+
+
+def test_train_benchmark_json(tmp_path, capsys):
+    for i in range(5):
+        photo((90, 70), seed=i).save(tmp_path / f"n0{i}_photo.JPEG")
+    assert bench.main(["train", "--images", str(tmp_path), "--device", "cpu", "--width", "0.1", "--image-size", "24",
+                       "--batch", "4", "--steps", "2", "--warmup", "1", "--repeats", "1", "--workers", "0",
+                       "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["images_per_second"]) == {"reference", "plain", "fast", "fast_fp32"}
+    assert result["classes"] == 5 and result["device"] == "cpu" and result["predecode_seconds"] >= 0
+    assert all(v > 0 for v in result["images_per_second"].values())
+    assert set(result["targets_met"]) == {"plain", "fast"}
+    assert bench.main(["train", "--images", str(tmp_path), "--device", "cpu", "--width", "0.1", "--image-size", "24",
+                       "--batch", "4", "--steps", "1", "--warmup", "1", "--repeats", "1", "--workers", "0",
+                       "--modes", "plain"]) == 0
+    assert "ours, plain" in capsys.readouterr().out
+
+
+def test_train_benchmark_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["train", "--images", str(tmp_path), "--device", "cpu"])
+    assert "holds no" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["train", "--modes", "turbo", "--images", str(tmp_path)])
+    assert "unknown modes" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alexnet_lib import budget
-from test_data_pipeline import make_folder
+from helpers import make_folder
 
 
 def test_each_candidate_trains_the_whole_epochs_that_fit(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import torch
 from alexnet_lib import checkpoints
 from alexnet_lib.config import Config, TrainError
 
-from test_train import TINY, run, weights
+from helpers import TINY, run, weights
 
 
 def test_a_run_in_a_folder_with_a_checkpoint_needs_resume_or_overwrite(tmp_path):

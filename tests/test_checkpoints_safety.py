@@ -16,7 +16,7 @@ import torch
 
 from alexnet_lib import checkpoints, evaluate, experiments, train
 from alexnet_lib.config import Config, TrainError
-from test_data_pipeline import make_folder
+from helpers import make_folder
 
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import torch
 
 from alexnet_lib import checkpoints, datasets, evaluate, pretrained, train
 from alexnet_lib.config import Config
-from test_data_pipeline import make_folder
+from helpers import make_folder
 
 
 @pytest.fixture(scope="module")

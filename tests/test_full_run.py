@@ -11,7 +11,7 @@ import pytest
 
 from alexnet_lib import full_run, recorded
 from alexnet_lib.config import TrainError
-from test_data_pipeline import make_folder
+from helpers import make_folder
 
 
 @pytest.fixture

@@ -7,9 +7,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 from torch.nn import functional as F
 
 from alexnet_lib import layers, lrn
+from alexnet_lib.lrn import TowerLocalResponseNorm
 
 
 @settings(max_examples=25, deadline=None)
@@ -61,3 +63,17 @@ def test_the_composed_layer_of_the_benchmark_s_reference_is_the_same_layer():
     composed = lrn.ComposedTowerLRN(layer)
     x = torch.randn(2, 8, 4, 4, dtype=torch.float64, requires_grad=True) * 10
     torch.testing.assert_close(layer(x), composed(x))
+
+
+def test_tower_local_lrn_normalises_each_half_separately():
+    x = torch.rand(2, 8, 5, 5) * 3
+    norm = TowerLocalResponseNorm(5, alpha=1e-2, beta=0.75, k=2.0, groups=2)
+    plain = nn.LocalResponseNorm(5, alpha=1e-2, beta=0.75, k=2.0)
+    expected = torch.cat([plain(x[:, :4]), plain(x[:, 4:])], dim=1)
+    torch.testing.assert_close(norm(x), expected)
+    # Away from the boundary between the towers it is the plain LRN; at it, it is not.
+    whole = plain(x)
+    torch.testing.assert_close(norm(x)[:, :2], whole[:, :2])
+    assert not torch.allclose(norm(x)[:, 3], whole[:, 3])
+    with pytest.raises(ValueError, match="do not split"):
+        norm(torch.rand(1, 7, 3, 3))

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchvision
 
-from alexnet_lib.models import AlexNet, count_parameters
+from alexnet_lib.models import TORCHVISION_NAMES, AlexNet, TowerLocalResponseNorm, count_parameters, named_layers
 
 
 def test_paper_parameter_count_and_shapes():
@@ -123,3 +123,21 @@ def test_small_width():
         AlexNet(variant="torchvision", width=0.5)
     with pytest.raises(ValueError, match="positive"):
         AlexNet(variant="small", width=0)
+
+
+def test_the_paper_model_normalises_within_towers():
+    f = AlexNet(variant="paper").features
+    assert isinstance(f.norm1, TowerLocalResponseNorm) and f.norm1.groups == 2 and f.norm2.groups == 2
+
+
+def test_named_layers_translate_torchvision_numbers():
+    import torchvision
+
+    ours = named_layers(AlexNet(variant="torchvision"))
+    theirs = named_layers(torchvision.models.alexnet())
+    assert list(ours) == list(theirs) == [*TORCHVISION_NAMES["features"], *TORCHVISION_NAMES["classifier"]]
+    for name in ours:
+        assert type(ours[name]) is type(theirs[name])
+    assert isinstance(ours["conv1"], torch.nn.Conv2d) and ours["conv1"].out_channels == 64
+    assert isinstance(ours["fc8"], torch.nn.Linear) and ours["fc8"].out_features == 1000
+    assert list(named_layers(AlexNet(variant="paper")))[:3] == ["conv1", "relu1", "norm1"]

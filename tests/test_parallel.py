@@ -6,27 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib.models import AlexNet, TowerLocalResponseNorm, count_parameters
+from alexnet_lib.models import AlexNet, count_parameters
 from alexnet_lib.parallel import TwoGPUAlexNet
-
-
-def test_tower_local_lrn_normalises_each_half_separately():
-    x = torch.rand(2, 8, 5, 5) * 3
-    norm = TowerLocalResponseNorm(5, alpha=1e-2, beta=0.75, k=2.0, groups=2)
-    plain = nn.LocalResponseNorm(5, alpha=1e-2, beta=0.75, k=2.0)
-    expected = torch.cat([plain(x[:, :4]), plain(x[:, 4:])], dim=1)
-    torch.testing.assert_close(norm(x), expected)
-    # Away from the boundary between the towers it is the plain LRN; at it, it is not.
-    whole = plain(x)
-    torch.testing.assert_close(norm(x)[:, :2], whole[:, :2])
-    assert not torch.allclose(norm(x)[:, 3], whole[:, 3])
-    with pytest.raises(ValueError, match="do not split"):
-        norm(torch.rand(1, 7, 3, 3))
-
-
-def test_the_paper_model_normalises_within_towers():
-    f = AlexNet(variant="paper").features
-    assert isinstance(f.norm1, TowerLocalResponseNorm) and f.norm1.groups == 2 and f.norm2.groups == 2
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,22 @@
-"""alexnet_lib.pretrained: the book's network as it ships, and as a student installs it."""
+"""alexnet_lib.pretrained: the book's network as it ships, as a student installs it, and torchvision's weights."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.server
 import os
 import subprocess
 import sys
 import sysconfig
+import threading
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torchvision
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,7 +131,7 @@ def test_the_patch_is_the_recorded_run_s_test_patch(tmp_path):
     _, path = _small_network(tmp_path)
     net = pretrained.book_network(path)
     paths = [p for p, _ in pretrained.sample_photos()][:3]
-    squares = torch.stack([data.v2.Compose(data.square_steps(net.scale))(data.read_image(p)) for p in paths])
+    squares = torch.stack([torchvision.transforms.v2.Compose(data.square_steps(net.scale))(data.read_image(p)) for p in paths])
     expected = data.BatchPreparer(net.image_size)(squares, train=False)
     torch.testing.assert_close(net.preprocess(paths), expected)
 
@@ -215,3 +220,71 @@ def test_the_wheel_carries_the_network_and_a_fresh_environment_classifies_with_i
     out = subprocess.run([str(python), "-c", script], cwd=home, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert int(out.stdout.strip().splitlines()[-1]) >= 6
+
+
+# --- torchvision's ImageNet weights -------------------------------------------------------
+
+
+def _fake_weights(tmp_path):
+    path = tmp_path / "made.pth"
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), path)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No data folder, an empty cache and an empty hub cache."""
+    monkeypatch.delenv("ALEXNET_DATA_DIR", raising=False)
+    monkeypatch.setenv(datasets.CACHE_VAR, str(tmp_path / "cache"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    return tmp_path
+
+
+def test_found_verified_and_loaded(isolated, monkeypatch):
+    path, digest = _fake_weights(isolated)
+    folder = isolated / "data" / "weights"
+    folder.mkdir(parents=True)
+    path.rename(folder / pretrained.TORCHVISION_FILE)
+    monkeypatch.setattr(pretrained, "TORCHVISION_SHA256_PREFIX", digest[:8])
+    model = pretrained.load_torchvision_alexnet(isolated / "data", download=False)
+    assert not model.training and model.variant == "torchvision"
+    # A copy that is not the file is refused, naming it.
+    monkeypatch.setattr(pretrained, "TORCHVISION_SHA256_PREFIX", "00000000")
+    with pytest.raises(datasets.ChecksumMismatch, match="Delete it"):
+        pretrained.find_torchvision_weights(isolated / "data", download=False)
+
+
+def test_downloaded_into_the_cache(isolated, monkeypatch):
+    path, digest = _fake_weights(isolated)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(isolated)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(pretrained, "TORCHVISION_URL", f"http://127.0.0.1:{httpd.server_address[1]}/made.pth")
+        monkeypatch.setattr(pretrained, "TORCHVISION_SHA256_PREFIX", digest[:8])
+        found = pretrained.find_torchvision_weights(progress=False)
+        assert found == isolated / "cache" / "weights" / pretrained.TORCHVISION_FILE
+        monkeypatch.setattr(pretrained, "TORCHVISION_SHA256_PREFIX", "0badf00d")
+        found.unlink()
+        with pytest.raises(datasets.ChecksumMismatch, match="not kept"):
+            pretrained.find_torchvision_weights(progress=False)
+        assert not found.exists()  # a mismatching download is not kept
+    finally:
+        httpd.shutdown()
+
+
+def test_offline_names_the_fix(isolated, monkeypatch):
+    with pytest.raises(datasets.DataNotFound, match="put it in .*weights"):
+        pretrained.find_torchvision_weights(download=False)
+    monkeypatch.setattr(pretrained, "TORCHVISION_URL", "http://127.0.0.1:9/alexnet.pth")
+    with pytest.raises(datasets.DataNotFound, match="could not be downloaded.*Download http://127.0.0.1:9"):
+        pretrained.load_torchvision_alexnet(progress=False)
+
+
+def test_class_names_need_no_network():
+    names = pretrained.imagenet_classes()
+    assert len(names) == 1000 and names[0] == "tench" and len(set(names)) > 990

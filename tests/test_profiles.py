@@ -119,30 +119,3 @@ def test_setup_says_what_happens_to_missing_data(monkeypatch, capsys):
     out2 = capsys.readouterr().out
     assert "no downloads" in out2 and "generated images stand in" in out2
     assert all(len(line) <= 80 for line in (out + out2).splitlines())
-
-
-def test_a_missing_dataset_is_never_a_silent_stand_in(monkeypatch, tmp_path, capsys):
-    """With downloads refused (or failing), the chapters' datasets fall back to generated images
-    with a banner that says why and how to get the real data, in lines that fit the page."""
-    from alexnet_lib import datasets, experiments
-
-    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("ALEXNET_DATA_DIR", raising=False)
-    monkeypatch.setenv(profiles.NO_DOWNLOAD_VAR, "1")
-    cpu = profiles.Profile("cpu", "test", "cpu")
-    assert experiments.imagenette_dataset(cpu) == "synthetic"
-    assert experiments.cifar_dataset(cpu) == "synthetic"
-    out = capsys.readouterr().out
-    words = " ".join(out.split())
-    assert words.count("Generated images stand in") == 2 and "not photographs" in words
-    assert "ALEXNET_NO_DOWNLOAD is set" in words and all(len(line) <= 80 for line in out.splitlines())
-
-    def no_network(*args, **kwargs):
-        raise datasets.DownloadFailed("could not download https://example.invalid/x.tgz (no network)")
-
-    monkeypatch.delenv(profiles.NO_DOWNLOAD_VAR)
-    monkeypatch.setattr(datasets, "find_imagenette", no_network)
-    assert experiments.imagenette_dataset(cpu) == "synthetic"
-    words = " ".join(capsys.readouterr().out.split())
-    assert "its download failed" in words and "no network" in words
-    assert issubclass(datasets.DownloadFailed, datasets.DataNotFound)

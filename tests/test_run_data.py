@@ -1,16 +1,16 @@
-"""A run's three splits, the batch preparer, and what the chapters read from recorded runs."""
+"""alexnet_lib.run_data: a run's three splits, and the data the trainer reads."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
-import torch
 
-from alexnet_lib import data, devices, figure2, paper, recorded, run_data
-from alexnet_lib.config import Config, TrainError
-from alexnet_lib.models import AlexNet
+from alexnet_lib import data, datasets, run_data
+from alexnet_lib.config import Config
 
-from test_datasets import make_npz
+from helpers import _fake_imagenette, make_folder, make_npz
 
 
 def test_holdout_is_per_class_fixed_and_disjoint():
@@ -64,60 +64,28 @@ def test_the_synthetic_stand_in_for_the_paper_network_is_cut_from_squares():
     assert images.shape[1:] == (3, 91, 91) and images.dtype == np.uint8 and len(images) == len(labels)
 
 
-def test_batch_preparer_crops_normalises_and_adds_lighting():
-    images = np.random.default_rng(0).integers(0, 256, (20, 3, 12, 12), dtype=np.uint8)
-    dataset = data.PreDecoded(images, np.zeros(20, dtype=np.int64), ["a"], mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
-    prepare = data.BatchPreparer.for_dataset(torch.utils.data.Subset(dataset, range(10)), 8, lighting=0.1)
-    batch = torch.from_numpy(images[:4])
-    centre = prepare(batch)  # evaluation: the central patch, normalised
-    expected = (batch[:, :, 2:10, 2:10].float() / 255 - 0.5) / 0.25
-    torch.testing.assert_close(centre, expected)
-    torch.manual_seed(0)
-    trained = prepare(batch, train=True)
-    assert trained.shape == (4, 3, 8, 8) and not torch.equal(trained, centre)
-    torch.testing.assert_close(prepare.normalise(batch[:, :, 2:10, 2:10]), expected)
-    assert prepare(centre).shape == centre.shape  # float batches (CIFAR-10 used whole) pass through
-    with pytest.raises(ValueError, match="PCA lighting needs uint8 images"):
-        data.BatchPreparer.for_dataset(torch.utils.data.TensorDataset(torch.zeros(2, 3, 4, 4)), 4, lighting=0.1)
+# --- the data the trainer reads ----------------------------------------------------------
 
 
-def test_mixed_precision_and_workers_follow_the_machine():
-    assert devices.mixed_precision("cpu") == "off"
-    assert 0 <= devices.default_workers() <= 8
-    with pytest.raises(TrainError, match="not a device"):
-        devices.pick_device("tpu:0")
+def test_the_trainer_reads_image_folders(tmp_path):
+    from alexnet_lib import train
+
+    root = make_folder(tmp_path / "folders", per_class=4)
+    history = train.train(train.Config(dataset="imagefolder", data=str(root), model="small", image_size=32,
+                                       batch_size=4, epochs=1, progress=False, checkpoint_dir=str(tmp_path / "c")))
+    assert len(history) == 1 and 0 <= history[0]["val_top1_error"] <= 1
 
 
-def test_figure2_is_read_off_the_model():
-    paper_stages = figure2.stages(AlexNet())
-    assert [s.name for s in paper_stages] == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
-    assert [s.crosses for s in paper_stages] == [True, False, True, False, False, True, True, True]
-    assert paper_stages[0].shape == (96, 27, 27) and paper_stages[0].then == ("LRN", "max pool")
-    assert all(s.towers == 2 for s in paper_stages[:-1]) and paper_stages[-1].towers == 1
-    one_tower = figure2.stages(AlexNet(variant="torchvision"), (3, 224, 224))
-    assert all(s.towers == 1 for s in one_tower) and one_tower[1].shape == (192, 13, 13)
-    import matplotlib
+def test_trainer_finds_imagenette(tmp_path, server, no_cache, monkeypatch):
+    from alexnet_lib import train
 
-    matplotlib.use("Agg")
-    assert figure2.draw(AlexNet(num_classes=10, variant="paper", width=0.25)).axes
-
-
-def test_the_paper_s_numbers_are_written_once():
-    assert paper.value("table1_cnn_top5") == 17.0 and paper.where("one_patch_top1") == "Section 6, footnote"
-    assert paper.value("table2_7cnn_star_top5_test") == 15.3 and paper.value("table2_sift_fv_top5_test") == 26.2
-    with pytest.raises(KeyError, match="no paper number"):
-        paper.value("table3")
-    for name, *keys in paper.TABLE2:
-        assert all(k is None or k in paper.NUMBERS for k in keys), name
-
-
-def test_recorded_results_and_their_arrays():
-    names = recorded.names("imagenette_")
-    for name in names:
-        result = recorded.load(name)
-        assert "machine" in result
-    for name in recorded.names("imagenette_full_"):
-        arrays = recorded.load_arrays(name)
-        assert arrays["kernels"].shape[1:] == (3, 11, 11)
-    with pytest.raises(FileNotFoundError, match="no recorded arrays"):
-        recorded.load_arrays("nothing_here")
+    served, url = server
+    _fake_imagenette(served / "imagenette2-320.tgz")
+    digest = hashlib.sha256((served / "imagenette2-320.tgz").read_bytes()).hexdigest()
+    monkeypatch.setitem(datasets.IMAGENETTE, "320", (f"{url}/imagenette2-320.tgz", digest, 1000))
+    history = train.train(train.Config(dataset="imagenette", model="small", width=0.25, image_size=32, batch_size=2,
+                                       epochs=1, progress=False, checkpoint_dir=str(tmp_path / "run")))
+    assert len(history) == 1
+    with pytest.raises(train.TrainError, match="no data: Tiny ImageNet is not in"):
+        train.train(train.Config(dataset="tiny-imagenet", download=False, progress=False,
+                                 checkpoint_dir=str(tmp_path / "t")))

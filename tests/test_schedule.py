@@ -5,7 +5,7 @@ from __future__ import annotations
 from alexnet_lib import checkpoints, train
 from alexnet_lib.config import Config
 
-from test_train import TINY
+from helpers import TINY
 
 
 def test_the_plateau_rule_ends_a_run_after_its_third_division(tmp_path, monkeypatch):

@@ -17,20 +17,7 @@ import torch
 from alexnet_lib import checkpoints, curves, train
 from alexnet_lib.config import Config, TrainError
 
-from test_datasets import make_npz
-
-TINY = dict(dataset="synthetic", synthetic_size=128, batch_size=16, epochs=2, lr=0.02, progress=False,
-            deterministic=True, seed=3)
-
-
-def run(tmp_path: Path, name: str, **changes) -> Path:
-    folder = tmp_path / name
-    train.train(Config(**{**TINY, "checkpoint_dir": str(folder), **changes}))
-    return folder
-
-
-def weights(folder: Path) -> dict[str, torch.Tensor]:
-    return torch.load(folder / checkpoints.CHECKPOINT, weights_only=True)["model"]
+from helpers import TINY, make_folder, make_npz, run, weights
 
 
 def test_help_and_console_script():
@@ -134,12 +121,6 @@ def test_clear_errors(tmp_path, capsys):
     assert "train does not exist" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-def test_cuda_asked_but_absent():
-    with pytest.raises(TrainError, match="no CUDA GPU here.*--device cpu"):
-        train.pick_device("cuda")
-
-
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_mixed_precision_on_gpu(tmp_path):
@@ -241,44 +222,6 @@ def test_non_finite_outputs_count_as_errors_in_evaluation():
     assert result["val_top1_error"] == 1.0 and result["val_top5_error"] == 1.0
 
 
-@pytest.mark.parametrize(("flags", "message"), [
-    (["--lr", "-0.1"], "--lr must be a positive number, got -0.1"),
-    (["--momentum", "1.5"], "--momentum must be below 1"),
-    (["--momentum", "-0.5"], "--momentum must be a number of at least 0"),
-    (["--workers", "-2"], "--workers must be a whole number of at least 0, got -2"),
-    (["--batch-size", "0"], "--batch-size must be a whole number of at least 1, got 0"),
-    (["--epochs", "0"], "--epochs must be a whole number of at least 1, got 0"),
-    (["--weight-decay", "nan"], "--weight-decay must be a number of at least 0"),
-    (["--val-split", "1.5"], "--val-split must be between 0 and 1"),
-    (["--image-size", "0"], "--image-size must be a whole number of at least 1"),
-    (["--dropout", "1"], "--dropout must be in \\[0, 1\\)"),
-    (["--accumulate", "0"], "--accumulate must be a whole number of at least 1"),
-])
-def test_nonsense_on_the_command_line_is_explained(tmp_path, capsys, flags, message):
-    assert train.main(["--no-progress", "--checkpoint-dir", str(tmp_path / "x"), *flags]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("alexnet-train: error: ")
-    assert __import__("re").search(message, err), err
-    assert not (tmp_path / "x").exists()
-
-
-def test_torchrun_prepares_the_data_once_on_a_cold_cache(tmp_path):
-    """Two CPU processes on a cold cache: the first decodes the photos, the second waits and reads them."""
-    from test_data_pipeline import make_folder
-
-    make_folder(tmp_path / "images", classes=("n01", "n02", "n03"), per_class=6)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    args = ["--dataset", "imagefolder", "--data", str(tmp_path / "images"), "--model", "small", "--width", "0.1",
-            "--image-size", "24", "--batch-size", "4", "--epochs", "1", "--predecode", "--device", "cpu",
-            "--cache-dir", str(tmp_path / "cache"), "--checkpoint-dir", str(tmp_path / "run"), "--no-progress"]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                          "-m", "alexnet_lib.train", *args], capture_output=True, text=True, timeout=300, env=env)
-    assert two.returncode == 0, two.stderr[-3000:]
-    files = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert len([f for f in files if f.endswith(".images.npy")]) == 2  # train/ and val/, decoded once each
-    assert not [f for f in files if f.endswith(".tmp")]
-
-
 def test_the_trainer_prints_each_epoch_in_a_line_that_fits_the_page():
     from alexnet_lib.train import epoch_line
 
@@ -288,3 +231,19 @@ def test_the_trainer_prints_each_epoch_in_a_line_that_fits_the_page():
     assert len(line) <= 80 and line.startswith("epoch 90/90: lr 1e-05, loss 6.91, val error 100.0%"), line
     few_classes = {k: v for k, v in worst.items() if k != "val_top5_error"}
     assert "top-5" not in epoch_line(few_classes, 90)
+
+
+def test_trainer_with_predecode_trains_and_resumes_exactly(tmp_path):
+    root = make_folder(tmp_path / "f", per_class=6, size=(48, 40))
+    settings = dict(dataset="imagefolder", data=str(root), model="small", width=0.25, image_size=24, batch_size=4,
+                    epochs=2, lr=0.02, progress=False, predecode=True, cache_dir=str(tmp_path / "cache"),
+                    deterministic=True, seed=2)
+    whole = train.train(train.Config(**settings, checkpoint_dir=str(tmp_path / "whole")))
+    assert len(whole) == 2 and 0 <= whole[-1]["data_wait"] < 1
+    train.train(train.Config(**settings, checkpoint_dir=str(tmp_path / "part"), max_steps=4))
+    part = train.train(train.Config(**settings, checkpoint_dir=str(tmp_path / "part"), resume=True))
+    a = torch.load(tmp_path / "whole" / checkpoints.CHECKPOINT, weights_only=True)["model"]
+    b = torch.load(tmp_path / "part" / checkpoints.CHECKPOINT, weights_only=True)["model"]
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    assert [h["train_loss"] for h in part] == [h["train_loss"] for h in whole]

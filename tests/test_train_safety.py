@@ -16,7 +16,7 @@ import torch
 
 from alexnet_lib import checkpoints, data, train
 from alexnet_lib.config import Config, TrainError
-from test_data_pipeline import make_folder
+from helpers import make_folder
 
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path, monkeypatch):
@@ -149,7 +149,7 @@ def test_an_image_that_breaks_mid_epoch_stops_with_a_saved_run(tmp_path, monkeyp
         return real(path)
 
     monkeypatch.setattr(data, "find_unreadable", lambda dataset, **k: [])  # as if it broke after the check
-    monkeypatch.setattr(data, "read_image", breaks_later)
+    monkeypatch.setattr(data.decoding, "read_image", breaks_later)
     folder = tmp_path / "run"
     code = train.main(["--dataset", "imagefolder", "--data", str(root), "--model", "small", "--width", "0.25",
                        "--image-size", "32", "--batch-size", "2", "--no-progress", "--checkpoint-dir", str(folder)])

@@ -1,24 +1,16 @@
-"""Looking inside a network: kernel grids, activations, neighbours, occlusion, the feature-map explorer."""
+"""Looking inside a network: kernel grids, activations, neighbours, occlusion."""
 
 from __future__ import annotations
 
-import base64
-import io
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from alexnet_lib import viz
-from alexnet_lib.models import TORCHVISION_NAMES, AlexNet, named_layers
-from alexnet_lib.widgets import FeatureMapExplorer, square_image
-
-
-def small_model() -> AlexNet:
-    torch.manual_seed(0)
-    return AlexNet(num_classes=10, variant="small", width=0.25).eval()
+from alexnet_lib.models import AlexNet
+from helpers import small_model
 
 
 def test_kernel_grid_layout_and_stretch():
@@ -98,43 +90,6 @@ def test_five_best_marks_the_correct_class():
     plt.close(fig)
 
 
-def photo(seed: int, shape=(40, 50, 3)) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 255, shape, dtype=np.uint8)
-
-
-def test_feature_map_explorer_carries_the_maps():
-    model = small_model()
-    prepare = lambda x: x.float() / 255  # noqa: E731
-    ex = FeatureMapExplorer(model, [photo(0), photo(1)], ["a", "b"], size=28, prepare=prepare,
-                            layers=("relu1", "relu5"))
-    assert [im["name"] for im in ex.images] == ["a", "b"] and len(ex.maps) == 2 and ex.layers == ["relu1", "relu5"]
-    first = ex.maps[0][0]
-    assert (first["channels"], first["height"], first["width"]) == (16, 28, 28)
-    expected = viz.activations(model, prepare(square_image(photo(0), 28)[None]), ["relu1"])["relu1"][0, 3]
-    shown = ex.feature_map(0, 0, 3)
-    if expected.max() > expected.min():
-        stretched = (expected - expected.min()) / (expected.max() - expected.min()) * 255
-        assert np.abs(shown.astype(float) - stretched.numpy()).max() <= 0.51
-    ex.add_image(photo(2, (3, 30, 30)), "c")
-    assert ex.image_index == 2 and len(ex.images) == 3
-    with pytest.raises(ValueError, match="not feature maps"):
-        FeatureMapExplorer(model, [photo(0)], ["a"], size=28, prepare=prepare, layers=("fc7",))
-    with pytest.raises(ValueError, match="one name per image"):
-        FeatureMapExplorer(model, [photo(0)], [], size=28, prepare=prepare)
-
-
-def test_feature_map_explorer_upload():
-    ex = FeatureMapExplorer(small_model(), [photo(0)], ["a"], size=28, prepare=lambda x: x.float() / 255)
-    buffer = io.BytesIO()
-    Image.fromarray(photo(5)).save(buffer, format="PNG")
-    ex.upload = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    assert len(ex.images) == 2 and ex.image_index == 1 and ex.status == "your image was added"
-    ex.upload = "data:image/png;base64," + base64.b64encode(b"not an image").decode()
-    assert len(ex.images) == 2 and ex.status.startswith("could not read")
-    with pytest.raises(ValueError, match="uint8"):
-        square_image(np.zeros((10, 10, 3), dtype=np.float32), 8)
-
-
 def test_five_best_with_an_unknown_label_marks_nothing_and_uses_the_title():
     import matplotlib
 
@@ -149,19 +104,6 @@ def test_five_best_with_an_unknown_label_marks_nothing_and_uses_the_title():
     with pytest.raises(ValueError, match="class index"):
         viz.five_best(a, b, np.zeros((8, 8, 3), dtype=np.uint8), p, label=6, names=list("abcdef"))
     plt.close(fig)
-
-
-def test_named_layers_translate_torchvision_numbers():
-    import torchvision
-
-    ours = named_layers(AlexNet(variant="torchvision"))
-    theirs = named_layers(torchvision.models.alexnet())
-    assert list(ours) == list(theirs) == [*TORCHVISION_NAMES["features"], *TORCHVISION_NAMES["classifier"]]
-    for name in ours:
-        assert type(ours[name]) is type(theirs[name])
-    assert isinstance(ours["conv1"], torch.nn.Conv2d) and ours["conv1"].out_channels == 64
-    assert isinstance(ours["fc8"], torch.nn.Linear) and ours["fc8"].out_features == 1000
-    assert list(named_layers(AlexNet(variant="paper")))[:3] == ["conv1", "relu1", "norm1"]
 
 
 def test_activations_and_hidden_features_of_the_torchvision_variant():

@@ -44,7 +44,7 @@ def test_one_python_environment_serves_every_workflow():
 
 
 def test_book_caches_what_it_downloads():
-    datasets = (ROOT / "src" / "alexnet_lib" / "datasets.py").read_text()
+    datasets = (ROOT / "src" / "alexnet_lib" / "datasets" / "imagenette.py").read_text()
     pretrained = (ROOT / "src" / "alexnet_lib" / "pretrained.py").read_text()
     imagenette = re.search(r'"320": \("https://[^"]+/([\w-]+)\.tgz"', datasets).group(1)
     weights = re.search(r'TORCHVISION_FILE = "([^"]+)"', pretrained).group(1)

@@ -25,8 +25,10 @@ checks it).
 
 **Data**
 
-- :mod:`~alexnet_lib.datasets` -- finding and downloading datasets (the data policy), CIFAR-10, Imagenette
-- :mod:`~alexnet_lib.data` -- reading images, ImageNet-style folders, the paper's augmentation, decoded caches
+- :mod:`~alexnet_lib.datasets` -- datasets by source: where data is looked for (``policy``), ``downloads``,
+  ``cifar``, ``imagenette``, ``imagenet`` (its validation folder, sample photographs), ``generated``
+- :mod:`~alexnet_lib.data` -- images by job: ``decoding`` (files and ImageNet-style folders), the paper's
+  ``transforms`` and PCA lighting, the predecoded ``cache``, and batch preparation (``prepare``)
 - :mod:`~alexnet_lib.batches` -- the order of the images and the loaders
 
 **The model**

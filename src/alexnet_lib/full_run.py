@@ -46,10 +46,10 @@ import numpy as np
 import torch
 
 from . import data, evaluate, experiments, pretrained, recorded, train, viz
-from .machine import describe
 from .checkpoints import CHECKPOINT, read_checkpoint, write_json
 from .config import Config, TrainError
 from .devices import pick_device
+from .machine import describe
 from .run_data import build_data, image_folder_root
 from .version import __version__
 
@@ -100,11 +100,9 @@ def run(cfg: Config, folder: Path) -> None:
 
 
 def _paths(dataset: Any, root: Path) -> list[str]:
-    base = data.predecoded(dataset)
-    paths = base.paths if base is not None and base.paths is not None else []
-    if isinstance(dataset, torch.utils.data.Subset):
-        paths = [paths[i] for i in dataset.indices] if paths else []
-    return [str(Path(p).relative_to(root)) for p in paths]
+    base, indices = data.innermost(dataset)
+    paths = getattr(base, "paths", None) or []
+    return [str(Path(paths[i]).relative_to(root)) for i in indices] if paths else []
 
 
 def _uint8_batches(dataset: Any, batch: int = 256):
@@ -155,7 +153,8 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     query_x = prep(splits.test[queries.tolist()][0], train=False)
     by_features = viz.nearest(viz.hidden_features(model, query_x), bank, k=NEIGHBOURS)
     by_pixels = viz.nearest(query_x, train_x, k=NEIGHBOURS)
-    train_labels = torch.as_tensor(data.predecoded(splits.train).labels)[torch.as_tensor(splits.train.indices)]
+    base, indices = data.innermost(splits.train)
+    train_labels = torch.as_tensor(np.asarray(base.labels)[indices])
     train_paths = _paths(splits.train, root)
 
     # feature maps and occlusion maps of a few test photographs

@@ -76,16 +76,16 @@ def holdout_split(labels: np.ndarray, fraction: float, seed: int = SPLIT_SEED) -
 
 def dataset_labels(dataset: Dataset) -> np.ndarray:
     """The class of every example of a dataset the trainer builds (without reading any image)."""
-    if isinstance(dataset, Subset):
-        return dataset_labels(dataset.dataset)[np.asarray(dataset.indices)]
-    if isinstance(dataset, data.PreDecoded):
-        return np.asarray(dataset.labels)
-    if isinstance(dataset, TensorDataset):
-        return dataset.tensors[1].numpy()
-    targets = getattr(dataset, "targets", None)
-    if targets is None:
-        raise TypeError(f"cannot read the labels of {type(dataset).__name__} without reading its images")
-    return np.asarray(targets)
+    base, indices = data.innermost(dataset)
+    if isinstance(base, data.PreDecoded):
+        labels = base.labels
+    elif isinstance(base, TensorDataset):
+        labels = base.tensors[1].numpy()
+    else:
+        labels = getattr(base, "targets", None)
+        if labels is None:
+            raise TypeError(f"cannot read the labels of {type(base).__name__} without reading its images")
+    return np.asarray(labels)[indices]
 
 
 def crop_size(cfg: Config) -> int:

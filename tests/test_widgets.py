@@ -1,7 +1,9 @@
-"""The sliding-filter explorer's Python side (the browser side is tested in test_browser.py)."""
+"""alexnet_lib.widgets: the explorers' Python side (the browser side is tested in test_browser.py)."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import shutil
 import subprocess
@@ -11,10 +13,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
-from alexnet_lib import filters
-from alexnet_lib.widgets import SlidingFilterExplorer, explorer_image
+from alexnet_lib import filters, viz
+from alexnet_lib.widgets import FeatureMapExplorer, SlidingFilterExplorer, explorer_image, square_image
 from alexnet_lib.widgets import explorer as explorer_module
+from helpers import small_model
 
 
 def test_default_image_and_presets():
@@ -82,3 +86,43 @@ def test_javascript_arithmetic_matches_python(tmp_path):
         out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout
         e = SlidingFilterExplorer(image, kernel, stride=stride, padding=padding)
         np.testing.assert_allclose(np.array(json.loads(out)), e.feature_map(), atol=1e-9)
+
+
+# --- the feature-map explorer ------------------------------------------------------------
+
+
+def photo(seed: int, shape=(40, 50, 3)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, shape, dtype=np.uint8)
+
+
+def test_feature_map_explorer_carries_the_maps():
+    model = small_model()
+    prepare = lambda x: x.float() / 255  # noqa: E731
+    ex = FeatureMapExplorer(model, [photo(0), photo(1)], ["a", "b"], size=28, prepare=prepare,
+                            layers=("relu1", "relu5"))
+    assert [im["name"] for im in ex.images] == ["a", "b"] and len(ex.maps) == 2 and ex.layers == ["relu1", "relu5"]
+    first = ex.maps[0][0]
+    assert (first["channels"], first["height"], first["width"]) == (16, 28, 28)
+    expected = viz.activations(model, prepare(square_image(photo(0), 28)[None]), ["relu1"])["relu1"][0, 3]
+    shown = ex.feature_map(0, 0, 3)
+    if expected.max() > expected.min():
+        stretched = (expected - expected.min()) / (expected.max() - expected.min()) * 255
+        assert np.abs(shown.astype(float) - stretched.numpy()).max() <= 0.51
+    ex.add_image(photo(2, (3, 30, 30)), "c")
+    assert ex.image_index == 2 and len(ex.images) == 3
+    with pytest.raises(ValueError, match="not feature maps"):
+        FeatureMapExplorer(model, [photo(0)], ["a"], size=28, prepare=prepare, layers=("fc7",))
+    with pytest.raises(ValueError, match="one name per image"):
+        FeatureMapExplorer(model, [photo(0)], [], size=28, prepare=prepare)
+
+
+def test_feature_map_explorer_upload():
+    ex = FeatureMapExplorer(small_model(), [photo(0)], ["a"], size=28, prepare=lambda x: x.float() / 255)
+    buffer = io.BytesIO()
+    Image.fromarray(photo(5)).save(buffer, format="PNG")
+    ex.upload = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    assert len(ex.images) == 2 and ex.image_index == 1 and ex.status == "your image was added"
+    ex.upload = "data:image/png;base64," + base64.b64encode(b"not an image").decode()
+    assert len(ex.images) == 2 and ex.status.startswith("could not read")
+    with pytest.raises(ValueError, match="uint8"):
+        square_image(np.zeros((10, 10, 3), dtype=np.float32), 8)
