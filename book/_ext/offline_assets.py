@@ -14,6 +14,9 @@ serves all of them from the site itself:
   where anywidget lives. ``_config.yml`` points ``mathjax_path`` and myst-nb's
   ``nb_ipywidgets_js`` at these local copies.
 
+It also drops sphinx-thebe's scripts and style sheet from the pages: the book has no Thebe
+(``launch_buttons: thebe: false``), and its settings script, added twice, stops with an error.
+
 Nothing vendored is committed. The folder is outside the book's own ``_static``
 because Jupyter Book adds every script found there to every page.
 """
@@ -177,6 +180,26 @@ def _builder_inited(app: Sphinx) -> None:
     app.config.html_static_path.append(str(dest))
 
 
+def _without_thebe(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Drop sphinx-thebe's scripts from a page when the book has no Thebe (``launch_buttons:
+    thebe: false``). Jupyter Book loads sphinx-thebe all the same, which adds its settings to
+    every page twice (the second copy stops with "Identifier 'THEBE_JS_URL' has already been
+    declared"), a script that would fetch Thebe from a CDN, and its style sheet: nothing on the
+    page uses them."""
+    launch = (app.config.html_theme_options or {}).get("launch_buttons", {})
+    if launch.get("thebe"):
+        return
+    if "script_files" in context:
+        context["script_files"] = [
+            script for script in context["script_files"]
+            if "sphinx-thebe" not in str(script)
+            and "THEBE_JS_URL" not in str(getattr(script, "attributes", {}).get("body", ""))
+        ]
+    if "css_files" in context:
+        context["css_files"] = [css for css in context["css_files"] if "sphinx-thebe" not in str(css)]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", _builder_inited)
+    app.connect("html-page-context", _without_thebe)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
