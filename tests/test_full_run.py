@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from alexnet_lib import full_run, recorded
+from alexnet_lib import experiments, full_run, recorded
 from alexnet_lib.config import TrainError
 from helpers import make_folder
 
@@ -58,3 +58,14 @@ def test_init_comparison_trains_the_paper_start_beside_the_recorded_one(tiny_run
     assert len(paper) == len(he) == 1 and paper[0]["epoch"] == he[0]["epoch"] == 1
     # run again: the comparison's own folder is replaced, not refused
     full_run.init_comparison(tmp_path / "paper-init", folder, epochs=1, tag="tiny")
+
+
+def test_the_shipped_file_is_measured_on_the_test_set_both_ways_and_on_the_validation_split(tiny_run):
+    cfg, folder = tiny_run
+    full_run.run(cfg, folder)
+    model, cfg, _ = experiments.load_model(folder)
+    splits = full_run.build_data(dataclasses.replace(cfg, progress=False))
+    errors = full_run._errors(model, splits, cfg)
+    assert set(errors) == {"one_patch", "ten_patches", "validation_one_patch"}
+    for measured in errors.values():
+        assert 0 <= measured["top5_error"] <= measured["top1_error"] <= 1

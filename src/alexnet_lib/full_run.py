@@ -112,17 +112,18 @@ def _uint8_batches(dataset: Any, batch: int = 256):
         yield dataset[indices[start:start + batch]]
 
 
-def _test_probabilities(model: torch.nn.Module, test: Any, crop: int, prep: data.BatchPreparer
-                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The softmax of the central patch and the mean softmax of the ten patches of every test
-    photograph, and the labels."""
+def _test_probabilities(model: torch.nn.Module, test: Any, crop: int, prep: data.BatchPreparer, *,
+                        ten: bool = True) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """The softmax of the central patch and (``ten``) the mean softmax of the ten patches of every
+    test photograph, and the labels."""
     centre, tens, labels = [], [], []
     with torch.no_grad():
         for x, y in _uint8_batches(test):
             centre.append(evaluate.centre_crop_probabilities(model, x, crop, prepare=prep.normalise))
-            tens.append(evaluate.ten_crop_probabilities(model, x, crop, prepare=prep.normalise))
+            if ten:
+                tens.append(evaluate.ten_crop_probabilities(model, x, crop, prepare=prep.normalise))
             labels.append(y)
-    return torch.cat(centre), torch.cat(tens), torch.cat(labels)
+    return torch.cat(centre), (torch.cat(tens) if ten else None), torch.cat(labels)
 
 
 def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
@@ -216,7 +217,7 @@ def _errors(net: torch.nn.Module, splits: Any, cfg: Config) -> dict[str, Any]:
     the validation split held out of the training photographs (one central patch)."""
     prep = data.BatchPreparer.for_dataset(splits.test, cfg.image_size)
     p1, p10, y = _test_probabilities(net, splits.test, cfg.image_size, prep)
-    v1, _, vy = _test_probabilities(net, splits.val, cfg.image_size, prep)
+    v1, _, vy = _test_probabilities(net, splits.val, cfg.image_size, prep, ten=False)
     rounded = lambda errors: {f"top{k}_error": round(e, 5) for k, e in errors.items()}  # noqa: E731
     return {"one_patch": rounded(evaluate.topk_error(p1, y)), "ten_patches": rounded(evaluate.topk_error(p10, y)),
             "validation_one_patch": rounded(evaluate.topk_error(v1, vy))}
