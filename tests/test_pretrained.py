@@ -8,9 +8,7 @@ import http.server
 import os
 import subprocess
 import sys
-import sysconfig
 import threading
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,9 @@ from alexnet_lib.config import Config
 from alexnet_lib.models import AlexNet
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import student_path  # noqa: E402  (the student-path stage's wheel and environment)
+
 WNIDS = list(datasets.IMAGENETTE_CLASSES)
 
 
@@ -188,29 +189,15 @@ def test_normalise_is_preprocess_without_the_cutting(tmp_path):
 
 def test_the_wheel_carries_the_network_and_a_fresh_environment_classifies_with_it(tmp_path):
     """As a student meets it: the built wheel installed into a new virtual environment outside
-    the checkout, no data folders, no network; the book's network classifies the sample photos."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path / "dist"), str(ROOT)], check=True, cwd=tmp_path)
-    wheel = next((tmp_path / "dist").glob("alexnet_lib-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
-    tracked = subprocess.run(["git", "ls-files", "src/alexnet_lib"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()
-    missing = [f for f in tracked if f.removeprefix("src/") not in names and not f.endswith(".gitignore")]
-    assert not missing, f"files of the library not in the wheel: {missing}"
-
-    env_dir = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
-    python = env_dir / "bin" / "python"
-    # the library from the wheel; its dependencies (torch, ...) from this environment's site-packages,
-    # added as a path without running its .pth files (so the checkout's editable install stays out)
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    the checkout, no data folders, no network; the book's network classifies the sample photos.
+    The wheel and the environment are made by the student-path stage's own functions
+    (tools/student_path.py: every file of the package in the wheel, connections refused)."""
+    wheel = student_path.build_wheel(tmp_path)
+    python = student_path.student_environment(tmp_path, wheel)
     home = tmp_path / "home"
     home.mkdir()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "PYTHONNOUSERSITE": "1",
-           "OMP_NUM_THREADS": "1", "NO_PROXY": "*", "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "PYTHONNOUSERSITE": "1", "OMP_NUM_THREADS": "1",
+           "STUDENT_PATH_CONNECTIONS": str(tmp_path / "connections.log")}
     script = ("import alexnet_lib, alexnet_lib.pretrained as p\n"
               "assert 'site-packages' in alexnet_lib.__file__, alexnet_lib.__file__\n"
               "net = p.book_network()\n"
@@ -220,6 +207,7 @@ def test_the_wheel_carries_the_network_and_a_fresh_environment_classifies_with_i
     out = subprocess.run([str(python), "-c", script], cwd=home, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert int(out.stdout.strip().splitlines()[-1]) >= 6
+    assert not (tmp_path / "connections.log").exists(), "the network was asked for"
 
 
 # --- torchvision's ImageNet weights -------------------------------------------------------
