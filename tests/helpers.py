@@ -74,7 +74,7 @@ def make_batches(folder: Path, per_batch: int = 4) -> None:
         (folder / name).write_bytes(pickle.dumps(batch))
 
 
-def _jpeg_bytes(seed: int) -> bytes:
+def jpeg_bytes(seed: int) -> bytes:
     from PIL import Image
 
     rng = np.random.default_rng(seed)
@@ -83,12 +83,12 @@ def _jpeg_bytes(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def _fake_imagenette(path: Path) -> None:
+def fake_imagenette(path: Path) -> None:
     """A tiny archive laid out like Imagenette's (``imagenette2-160.tgz`` holds ``imagenette2-160/``)."""
     with tarfile.open(path, "w:gz") as tar:
         for i, name in enumerate(["train/n01440764/a.JPEG", "train/n01440764/b.JPEG", "train/n02102040/c.JPEG",
                                   "val/n01440764/d.JPEG", "val/n02102040/e.JPEG"]):
-            payload = _jpeg_bytes(i)
+            payload = jpeg_bytes(i)
             info = tarfile.TarInfo(f"{path.name.removesuffix('.tgz')}/{name}")
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))

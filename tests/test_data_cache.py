@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import Subset, TensorDataset
 from torchvision.transforms import v2
 
 from alexnet_lib import data
@@ -89,3 +90,15 @@ def test_torchrun_prepares_the_data_once_on_a_cold_cache(tmp_path):
     files = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert len([f for f in files if f.endswith(".images.npy")]) == 2  # train/ and val/, decoded once each
     assert not [f for f in files if f.endswith(".tmp")]
+
+
+def test_innermost_looks_through_nested_subsets_and_predecoded_decides_the_kind():
+    images = np.arange(6 * 3 * 4 * 4, dtype=np.uint8).reshape(6, 3, 4, 4)
+    base = data.PreDecoded(images, np.array([0, 1, 2, 0, 1, 2]), ["a", "b", "c"])
+    nested = Subset(Subset(base, [5, 3, 1, 0]), [2, 0])
+    inner, indices = data.innermost(nested)
+    assert inner is base and indices.tolist() == [1, 5]
+    assert data.predecoded(nested) is base and data.predecoded(TensorDataset(torch.zeros(2, 3))) is None
+    x, y = data.images_and_labels(nested)
+    assert np.array_equal(x, images[[1, 5]]) and y.tolist() == [1, 2]
+    assert data.innermost(base)[1].tolist() == list(range(6))

@@ -13,7 +13,7 @@ import pytest
 
 from alexnet_lib import datasets, train
 from alexnet_lib.datasets import ChecksumMismatch, DataError, DownloadFailed
-from helpers import _fake_imagenette
+from helpers import fake_imagenette
 
 
 def test_download_verifies_and_is_atomic(tmp_path, server):
@@ -114,7 +114,7 @@ def test_a_download_cut_short_is_a_download_failure(tmp_path):
 
 def test_download_errors_reach_the_trainer_as_one_line(tmp_path, server, no_cache, monkeypatch, capsys):
     served, url = server
-    _fake_imagenette(served / "imagenette2-320.tgz")
+    fake_imagenette(served / "imagenette2-320.tgz")
     monkeypatch.setitem(datasets.IMAGENETTE, "320", (f"{url}/imagenette2-320.tgz", "0" * 64, 1000))
     monkeypatch.setattr(datasets.cifar, "CIFAR10_URL", f"{url}/imagenette2-320.tgz")
     for dataset in ("imagenette", "cifar10"):
@@ -136,7 +136,7 @@ def test_sha256sums_agree_with_the_library():
         "cifar-10-python.tar.gz": datasets.CIFAR10_SHA256,
         f"weights/{pretrained.TORCHVISION_FILE}": pretrained.TORCHVISION_SHA256_PREFIX,
         **{url.rsplit("/", 1)[1]: digest for url, digest, _ in datasets.IMAGENETTE.values()},
-        "tiny-imagenet-200.zip": datasets.imagenette.TINY_IMAGENET_SHA256,
+        "tiny-imagenet-200.zip": datasets.imagenet.TINY_IMAGENET_SHA256,
     }
 
 
@@ -145,7 +145,7 @@ def test_sha256sums_agree_with_the_library():
 
 def test_an_interrupted_unpack_leaves_nothing_that_looks_finished(tmp_path, no_cache):
     archive = no_cache / "imagenette2-160.tgz"
-    _fake_imagenette(archive)
+    fake_imagenette(archive)
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
 
     def interrupted(staging: Path) -> None:
@@ -165,7 +165,7 @@ def test_links_out_of_an_archive_are_refused(tmp_path, no_cache, monkeypatch, py
     if python.startswith("before"):
         monkeypatch.delattr(tarfile, "data_filter")
         ok = no_cache / "imagenette2-160.tgz"
-        _fake_imagenette(ok)
+        fake_imagenette(ok)
         datasets.downloads._extract(ok, no_cache, hashlib.sha256(ok.read_bytes()).hexdigest(), "Imagenette")
         assert (no_cache / "imagenette2-160" / "val" / "n02102040" / "e.JPEG").exists()
     archive = no_cache / "evil.tgz"
@@ -182,7 +182,7 @@ def test_links_out_of_an_archive_are_refused(tmp_path, no_cache, monkeypatch, py
 def test_a_stale_staging_folder_is_removed(tmp_path, no_cache):
     """A run killed while unpacking leaves .unpacking-*; the next unpack removes it."""
     archive = no_cache / "imagenette2-160.tgz"
-    _fake_imagenette(archive)
+    fake_imagenette(archive)
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     stale = no_cache / f".unpacking-{archive.name}-abc123"
     (stale / "imagenette2-160" / "train").mkdir(parents=True)
@@ -195,7 +195,7 @@ def test_a_stale_staging_folder_is_removed(tmp_path, no_cache):
 
 def test_a_truncated_archive_is_a_clear_error(tmp_path, no_cache):
     archive = no_cache / "imagenette2-160.tgz"
-    _fake_imagenette(archive)
+    fake_imagenette(archive)
     archive.write_bytes(archive.read_bytes()[:300])
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()  # as if its SHA-256 had been published so
     with pytest.raises(DataError, match="cannot be unpacked.*delete it"):

@@ -1,13 +1,16 @@
-"""alexnet_lib.datasets.imagenet: ImageNet's validation images sorted into class folders, the sample photographs."""
+"""alexnet_lib.datasets.imagenet: ImageNet's validation images sorted into class folders, Tiny ImageNet
+found or downloaded (its validation folder sorted), the sample photographs."""
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pytest
 
 from alexnet_lib import data, datasets
 from alexnet_lib.datasets import DataNotFound
-from helpers import photo
+from helpers import jpeg_bytes, photo
 
 
 @pytest.mark.parametrize("style", ["lines", "kaggle"])
@@ -78,3 +81,27 @@ def test_a_damaged_sample_folder_is_named(tmp_path, no_cache, damage):
     (folder / "labels.csv").write_text(rows)
     with pytest.raises(DataNotFound, match="imagenet_samples cannot be read"):
         datasets.load_imagenet_samples(tmp_path)
+
+
+def test_tiny_imagenet_validation_is_sorted_into_class_folders(tmp_path, server, no_cache, monkeypatch):
+    import zipfile
+
+    from alexnet_lib import data
+
+    served, url = server
+    with zipfile.ZipFile(served / "tiny-imagenet-200.zip", "w") as z:
+        for i, wnid in enumerate(["n01443537", "n01629819"]):
+            z.writestr(f"tiny-imagenet-200/train/{wnid}/images/{wnid}_{i}.JPEG", jpeg_bytes(i))
+            z.writestr(f"tiny-imagenet-200/train/{wnid}/{wnid}_boxes.txt", f"{wnid}_{i}.JPEG\t0\t0\t10\t10\n")
+            z.writestr(f"tiny-imagenet-200/val/images/val_{i}.JPEG", jpeg_bytes(10 + i))
+        z.writestr("tiny-imagenet-200/val/val_annotations.txt",
+                   "val_0.JPEG\tn01443537\t0\t32\t44\t62\nval_1.JPEG\tn01629819\t52\t37\t63\t63\n")
+    digest = hashlib.sha256((served / "tiny-imagenet-200.zip").read_bytes()).hexdigest()
+    monkeypatch.setattr(datasets.imagenet, "TINY_IMAGENET_URL", f"{url}/tiny-imagenet-200.zip")
+    monkeypatch.setattr(datasets.imagenet, "TINY_IMAGENET_SHA256", digest)
+    folder = datasets.load_tiny_imagenet(progress=False)
+    val = data.imagenet_folder(folder, "val")
+    assert val.classes == ["n01443537", "n01629819"] and [t for _, t in val.samples] == [0, 1]
+    assert len(data.imagenet_folder(folder, "train")) == 2
+    assert datasets.load_tiny_imagenet(progress=False) == folder  # a second call changes nothing
+    assert len(data.imagenet_folder(folder, "val")) == 2

@@ -1,4 +1,4 @@
-"""alexnet_lib.datasets.imagenette: Imagenette and Tiny ImageNet, found or downloaded, checked and unpacked."""
+"""alexnet_lib.datasets.imagenette: Imagenette, found or downloaded, checked and unpacked."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pytest
 
 from alexnet_lib import datasets
 from alexnet_lib.datasets import ChecksumMismatch, DataNotFound
-from helpers import _fake_imagenette, _jpeg_bytes
+from helpers import fake_imagenette
 
 
 def test_imagenette_downloads_checks_and_unpacks(tmp_path, server, no_cache, monkeypatch):
     from alexnet_lib import data
 
     served, url = server
-    _fake_imagenette(served / "imagenette2-160.tgz")
+    fake_imagenette(served / "imagenette2-160.tgz")
     digest = hashlib.sha256((served / "imagenette2-160.tgz").read_bytes()).hexdigest()
     monkeypatch.setitem(datasets.IMAGENETTE, "160", (f"{url}/imagenette2-160.tgz", digest, 1000))
     folder = datasets.load_imagenette("160", progress=False)
@@ -30,7 +30,7 @@ def test_imagenette_downloads_checks_and_unpacks(tmp_path, server, no_cache, mon
 
 def test_imagenette_bad_checksum_missing_and_offline(tmp_path, server, no_cache, monkeypatch):
     served, url = server
-    _fake_imagenette(served / "imagenette2-160.tgz")
+    fake_imagenette(served / "imagenette2-160.tgz")
     monkeypatch.setitem(datasets.IMAGENETTE, "160", (f"{url}/imagenette2-160.tgz", "0" * 64, 1000))
     with pytest.raises(ChecksumMismatch, match="was not kept"):
         datasets.load_imagenette("160", progress=False)
@@ -44,30 +44,6 @@ def test_imagenette_bad_checksum_missing_and_offline(tmp_path, server, no_cache,
     monkeypatch.setenv("ALEXNET_DATA_DIR", str(served))
     with pytest.raises(ChecksumMismatch, match="does not have Imagenette \\(160\\)'s SHA-256"):
         datasets.load_imagenette("160", download_ok=False)
-
-
-def test_tiny_imagenet_validation_is_sorted_into_class_folders(tmp_path, server, no_cache, monkeypatch):
-    import zipfile
-
-    from alexnet_lib import data
-
-    served, url = server
-    with zipfile.ZipFile(served / "tiny-imagenet-200.zip", "w") as z:
-        for i, wnid in enumerate(["n01443537", "n01629819"]):
-            z.writestr(f"tiny-imagenet-200/train/{wnid}/images/{wnid}_{i}.JPEG", _jpeg_bytes(i))
-            z.writestr(f"tiny-imagenet-200/train/{wnid}/{wnid}_boxes.txt", f"{wnid}_{i}.JPEG\t0\t0\t10\t10\n")
-            z.writestr(f"tiny-imagenet-200/val/images/val_{i}.JPEG", _jpeg_bytes(10 + i))
-        z.writestr("tiny-imagenet-200/val/val_annotations.txt",
-                   "val_0.JPEG\tn01443537\t0\t32\t44\t62\nval_1.JPEG\tn01629819\t52\t37\t63\t63\n")
-    digest = hashlib.sha256((served / "tiny-imagenet-200.zip").read_bytes()).hexdigest()
-    monkeypatch.setattr(datasets.imagenette, "TINY_IMAGENET_URL", f"{url}/tiny-imagenet-200.zip")
-    monkeypatch.setattr(datasets.imagenette, "TINY_IMAGENET_SHA256", digest)
-    folder = datasets.load_tiny_imagenet(progress=False)
-    val = data.imagenet_folder(folder, "val")
-    assert val.classes == ["n01443537", "n01629819"] and [t for _, t in val.samples] == [0, 1]
-    assert len(data.imagenet_folder(folder, "train")) == 2
-    assert datasets.load_tiny_imagenet(progress=False) == folder  # a second call changes nothing
-    assert len(data.imagenet_folder(folder, "val")) == 2
 
 
 def test_imagenette_224_is_found_never_downloaded(tmp_path, no_cache, monkeypatch):

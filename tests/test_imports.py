@@ -155,3 +155,25 @@ def test_a_module_uses_only_its_layer_and_the_layers_before_it():
                     if other in layer_of and other != top and layer_of[other] > layer_of[top]:
                         wrong.append(f"{name} (layer {layer_of[top]}) uses {other} (layer {layer_of[other]})")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("package", ["data", "datasets"])
+def test_every_public_name_of_a_package_module_is_importable_from_the_package(package):
+    """``alexnet_lib.data`` and ``alexnet_lib.datasets`` re-export their modules' ``__all__``; a
+    module's ``__all__`` lists every public class, function and constant it defines."""
+    import importlib
+    import inspect
+
+    pkg = importlib.import_module(f"alexnet_lib.{package}")
+    for info in sorted((PACKAGE / package).glob("*.py")):
+        if info.stem == "__init__":
+            continue
+        module = importlib.import_module(f"alexnet_lib.{package}.{info.stem}")
+        constants = {target.id for node in _modules()[f"{package}.{info.stem}"].body if isinstance(node, ast.Assign)
+                     for target in node.targets if isinstance(target, ast.Name) and target.id.isupper()}
+        defined = {name for name, obj in vars(module).items() if not name.startswith("_")
+                   and ((inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == module.__name__
+                        or name in constants)}
+        assert defined <= set(module.__all__), f"{module.__name__} does not list {defined - set(module.__all__)}"
+        missing = [name for name in module.__all__ if getattr(pkg, name, None) is not getattr(module, name)]
+        assert not missing and set(module.__all__) <= set(pkg.__all__), f"alexnet_lib.{package} lacks {missing}"

@@ -6,11 +6,13 @@ import hashlib
 
 import numpy as np
 import pytest
+import torch
+from torch.utils.data import Subset, TensorDataset
 
 from alexnet_lib import data, datasets, run_data
 from alexnet_lib.config import Config
 
-from helpers import _fake_imagenette, make_folder, make_npz
+from helpers import fake_imagenette, make_folder, make_npz
 
 
 def test_holdout_is_per_class_fixed_and_disjoint():
@@ -80,7 +82,7 @@ def test_trainer_finds_imagenette(tmp_path, server, no_cache, monkeypatch):
     from alexnet_lib import train
 
     served, url = server
-    _fake_imagenette(served / "imagenette2-320.tgz")
+    fake_imagenette(served / "imagenette2-320.tgz")
     digest = hashlib.sha256((served / "imagenette2-320.tgz").read_bytes()).hexdigest()
     monkeypatch.setitem(datasets.IMAGENETTE, "320", (f"{url}/imagenette2-320.tgz", digest, 1000))
     history = train.train(train.Config(dataset="imagenette", model="small", width=0.25, image_size=32, batch_size=2,
@@ -89,3 +91,16 @@ def test_trainer_finds_imagenette(tmp_path, server, no_cache, monkeypatch):
     with pytest.raises(train.TrainError, match="no data: Tiny ImageNet is not in"):
         train.train(train.Config(dataset="tiny-imagenet", download=False, progress=False,
                                  checkpoint_dir=str(tmp_path / "t")))
+
+
+def test_dataset_labels_read_through_nested_subsets_without_reading_images():
+    images = np.zeros((5, 3, 4, 4), dtype=np.uint8)
+    base = data.PreDecoded(images, np.array([3, 1, 4, 1, 5]), ["a", "b", "c", "d", "e", "f"])
+    assert run_data.dataset_labels(Subset(Subset(base, [4, 2, 0]), [1, 0])).tolist() == [4, 5]
+    tensors = TensorDataset(torch.zeros(3, 2), torch.tensor([2, 0, 1]))
+    assert run_data.dataset_labels(Subset(tensors, [2, 1])).tolist() == [1, 0]
+
+
+def test_every_dataset_has_an_identity_for_the_run_cache(tmp_path):
+    for name in ("synthetic", "cifar10", "imagenette", "tiny-imagenet", "imagefolder"):
+        assert run_data.data_identity(Config(dataset=name, data=str(tmp_path)))

@@ -26,7 +26,8 @@ checks it).
 **Data**
 
 - :mod:`~alexnet_lib.datasets` -- datasets by source: where data is looked for (``policy``), ``downloads``,
-  ``cifar``, ``imagenette``, ``imagenet`` (its validation folder, sample photographs), ``generated``
+  ``cifar``, ``imagenette``, ``imagenet`` (its validation folder, Tiny ImageNet, sample photographs),
+  ``generated``
 - :mod:`~alexnet_lib.data` -- images by job: ``decoding`` (files and ImageNet-style folders), the paper's
   ``transforms`` and PCA lighting, the predecoded ``cache``, and batch preparation (``prepare``)
 - :mod:`~alexnet_lib.batches` -- the order of the images and the loaders

@@ -50,7 +50,7 @@ from .checkpoints import CHECKPOINT, read_checkpoint, write_json
 from .config import Config, TrainError
 from .devices import pick_device
 from .machine import describe
-from .run_data import build_data, image_folder_root
+from .run_data import build_data, dataset_labels, image_folder_root
 from .version import __version__
 
 __all__ = ["FEATURE_LAYERS", "code_version", "recorded_config", "record", "run"]
@@ -100,8 +100,8 @@ def run(cfg: Config, folder: Path) -> None:
 
 
 def _paths(dataset: Any, root: Path) -> list[str]:
-    base, indices = data.innermost(dataset)
-    paths = getattr(base, "paths", None) or []
+    base, indices = data.predecoded(dataset), data.innermost(dataset)[1]
+    paths = base.paths if base is not None and base.paths is not None else []
     return [str(Path(paths[i]).relative_to(root)) for i in indices] if paths else []
 
 
@@ -154,8 +154,7 @@ def record(folder: Path, tag: str, out: Path | None = None) -> dict[str, Any]:
     query_x = prep(splits.test[queries.tolist()][0], train=False)
     by_features = viz.nearest(viz.hidden_features(model, query_x), bank, k=NEIGHBOURS)
     by_pixels = viz.nearest(query_x, train_x, k=NEIGHBOURS)
-    base, indices = data.innermost(splits.train)
-    train_labels = torch.as_tensor(np.asarray(base.labels)[indices])
+    train_labels = torch.as_tensor(dataset_labels(splits.train))
     train_paths = _paths(splits.train, root)
 
     # feature maps and occlusion maps of a few test photographs

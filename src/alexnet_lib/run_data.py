@@ -77,7 +77,7 @@ def holdout_split(labels: np.ndarray, fraction: float, seed: int = SPLIT_SEED) -
 def dataset_labels(dataset: Dataset) -> np.ndarray:
     """The class of every example of a dataset the trainer builds (without reading any image)."""
     base, indices = data.innermost(dataset)
-    if isinstance(base, data.PreDecoded):
+    if data.predecoded(base) is not None:
         labels = base.labels
     elif isinstance(base, TensorDataset):
         labels = base.tensors[1].numpy()

@@ -11,64 +11,21 @@
   of the RGB channels", with :func:`rgb_pca` computing its eigenvalues and eigenvectors.
 - :mod:`~alexnet_lib.data.cache`: :func:`predecode` decodes a folder once into one ``uint8``
   array of 256x256 squares (:class:`PreDecoded`), as the paper stored its images; and the
-  one function that looks through ``Subset`` wrappers (:func:`innermost`).
+  one function that looks through ``Subset`` wrappers (:func:`innermost`) and the one that
+  decides whether a dataset is pre-decoded (:func:`predecoded`).
 - :mod:`~alexnet_lib.data.prepare`: :class:`BatchPreparer` turns a ``uint8`` batch into the
   model's input on its device (:func:`crop_batch`, :func:`to_float_batch`).
 
-Every name below is importable from ``alexnet_lib.data`` as well as from its module.
+Each module lists its public names in ``__all__``; every one of them is importable from
+``alexnet_lib.data`` as well (a test checks it).
 """
 
 from __future__ import annotations
 
-from .cache import (
-    PreDecoded,
-    file_list_key,
-    images_and_labels,
-    innermost,
-    normalisation,
-    predecode,
-    predecoded,
-)
-from .decoding import BadImage, ImageFolderDataset, find_unreadable, imagenet_folder, read_image
-from .prepare import BatchPreparer, crop_batch, fast_loader, to_float_batch
-from .transforms import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    PCALighting,
-    SubtractMeanImage,
-    classic_transform,
-    image_statistics,
-    paper_transform,
-    rgb_pca,
-    square_steps,
-    uint8_transform,
-)
+from . import cache, decoding, prepare, transforms
+from .cache import *  # noqa: F403 (each module's __all__ is the list)
+from .decoding import *  # noqa: F403
+from .prepare import *  # noqa: F403
+from .transforms import *  # noqa: F403
 
-__all__ = [
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "BadImage",
-    "BatchPreparer",
-    "ImageFolderDataset",
-    "PCALighting",
-    "PreDecoded",
-    "SubtractMeanImage",
-    "classic_transform",
-    "crop_batch",
-    "fast_loader",
-    "file_list_key",
-    "find_unreadable",
-    "image_statistics",
-    "imagenet_folder",
-    "images_and_labels",
-    "innermost",
-    "normalisation",
-    "paper_transform",
-    "predecode",
-    "predecoded",
-    "read_image",
-    "rgb_pca",
-    "square_steps",
-    "to_float_batch",
-    "uint8_transform",
-]
+__all__ = sorted({*decoding.__all__, *transforms.__all__, *cache.__all__, *prepare.__all__})

@@ -21,6 +21,16 @@ from ..profiles import progress_bars_off
 from .decoding import BadImage, ImageFolderDataset
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, square_steps
 
+__all__ = [
+    "PreDecoded",
+    "file_list_key",
+    "images_and_labels",
+    "innermost",
+    "normalisation",
+    "predecode",
+    "predecoded",
+]
+
 # --- decoded once -----------------------------------------------------------------------
 
 
@@ -30,13 +40,13 @@ class PreDecoded(torch.utils.data.Dataset):
     The paper did this too: it stored every image at 256x256 and took its crops from those
     (section 2). No JPEG is decoded during training; a batch is a slice of one array
     (a memory-mapped ``.npy`` file, so it need not fit in memory), and the random crops and
-    flips run on whole batches with :func:`crop_batch`, on the GPU when there is one.
+    flips run on whole batches with :func:`~alexnet_lib.data.prepare.crop_batch`, on the GPU when there is one.
 
     Index it with a list of indices to get a whole batch at once,
     ``(uint8 (N, 3, S, S), int64 (N,))``; an integer gives one image and its label.
     ``mean`` and ``std`` are the per-channel statistics (in [0, 1]) that normalise its
-    images (:func:`to_float_batch`): ImageNet's unless given. Build one with
-    :func:`predecode`, or from arrays already in memory (:func:`from_arrays`).
+    images (:func:`~alexnet_lib.data.prepare.to_float_batch`): ImageNet's unless given. Build one with
+    :func:`predecode`, or from arrays already in memory (:meth:`from_arrays`).
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, classes: Iterable[str],
@@ -88,16 +98,15 @@ def innermost(dataset) -> tuple[torch.utils.data.Dataset, np.ndarray]:
 def predecoded(dataset) -> PreDecoded | None:
     """The :class:`PreDecoded` inside ``dataset`` (under any ``Subset`` wrappers), or ``None``:
     the one place that decides whether a dataset's batches are slices of one ``uint8`` array."""
-    while isinstance(dataset, torch.utils.data.Subset):
-        dataset = dataset.dataset
-    return dataset if isinstance(dataset, PreDecoded) else None
+    base, _ = innermost(dataset)
+    return base if isinstance(base, PreDecoded) else None
 
 
 def images_and_labels(dataset) -> tuple[np.ndarray, np.ndarray]:
     """The ``uint8`` images ``(N, 3, S, S)`` and labels of a :class:`PreDecoded` dataset, or of a
     ``Subset`` of one (a run's training images, say), in the dataset's order."""
-    base, indices = innermost(dataset)
-    if not isinstance(base, PreDecoded):
+    base, indices = predecoded(dataset), innermost(dataset)[1]
+    if base is None:
         raise TypeError(f"{type(dataset).__name__} is not a PreDecoded dataset (or a Subset of one)")
     whole = len(indices) == len(base) and bool(np.all(indices == np.arange(len(base))))
     return (np.asarray(base.images) if whole else base.images[indices]), np.asarray(base.labels)[indices]

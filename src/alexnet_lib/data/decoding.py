@@ -20,6 +20,14 @@ from tqdm.auto import tqdm
 from ..datasets import DataNotFound
 from ..profiles import progress_bars_off
 
+__all__ = [
+    "BadImage",
+    "ImageFolderDataset",
+    "find_unreadable",
+    "imagenet_folder",
+    "read_image",
+]
+
 # --- reading images ------------------------------------------------------------------
 
 
@@ -43,8 +51,9 @@ def _to_uint8(image: torch.Tensor) -> torch.Tensor:
 def read_image(path: str | os.PathLike[str]) -> torch.Tensor:
     """Read an image file as an RGB ``uint8`` tensor ``(3, H, W)``.
 
-    Greyscale, palette and CMYK images are converted to RGB and an alpha channel is
-    dropped. Raises :class:`BadImage` (naming the file and what to do) for a truncated
+    ``torchvision.io`` decodes it; where it cannot (BMP, TIFF and the other formats it lacks),
+    Pillow does. Greyscale, palette and CMYK images are converted to RGB and an alpha channel is
+    dropped; 16-bit images are scaled to 8 bits. Raises :class:`BadImage` (naming the file and what to do) for a truncated
     or corrupt file, or one that is not an image.
     """
     path = Path(path)

@@ -10,8 +10,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from .cache import PreDecoded, innermost, normalisation
+from .cache import innermost, normalisation, predecoded
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, PCALighting, rgb_pca
+
+__all__ = [
+    "BatchPreparer",
+    "crop_batch",
+    "fast_loader",
+    "to_float_batch",
+]
 
 
 def to_float_batch(batch: torch.Tensor, device: str | torch.device | None = None,
@@ -113,8 +120,8 @@ class BatchPreparer:
         mean, std = normalisation(dataset)
         pca = None
         if lighting > 0:
-            base, indices = innermost(dataset)
-            if not isinstance(base, PreDecoded):
+            base, indices = predecoded(dataset), innermost(dataset)[1]
+            if base is None:
                 raise ValueError("PCA lighting needs uint8 images (a PreDecoded dataset): CIFAR-10 with patches "
                                  "smaller than 32 pixels, or image folders with predecode")
             eigval, eigvec = rgb_pca(base.images[np.sort(indices[:lighting_images])])

@@ -11,6 +11,19 @@ import torch
 from torchvision import transforms as T
 from torchvision.transforms import v2
 
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "PCALighting",
+    "SubtractMeanImage",
+    "classic_transform",
+    "image_statistics",
+    "paper_transform",
+    "rgb_pca",
+    "square_steps",
+    "uint8_transform",
+]
+
 # The per-channel statistics of ImageNet's training images (scaled to [0, 1]) that
 # torchvision's pretrained models expect.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -45,6 +58,12 @@ def rgb_pca(images) -> tuple[torch.Tensor, torch.Tensor]:
 
 class PCALighting:
     """Add a random multiple of the RGB principal components to a whole image.
+
+    The paper's second form of augmentation, "altering the intensities of the RGB channels":
+    to every pixel of an image add the same offset ``[p1, p2, p3] @ [a1 * l1, a2 * l2, a3 * l3]``,
+    where ``p_i`` and ``l_i`` are the eigenvectors and eigenvalues of the 3x3 covariance of RGB
+    pixel values over the training set (:func:`rgb_pca`), and each ``a_i`` is drawn from
+    N(0, 0.1) once per image.
 
     Args:
         alphastd: standard deviation of each ``a_i`` (the paper: 0.1). 0 leaves images unchanged.
@@ -191,7 +210,7 @@ def uint8_transform(train: bool, crop: int = 224, scale: int = 256) -> Callable[
     """:func:`paper_transform`'s geometric steps only: ``uint8`` in, ``uint8 (3, crop, crop)`` out.
 
     Workers then send a quarter of the bytes that float images would take, and the
-    conversion to float and the normalisation run once per batch (:func:`to_float_batch`),
+    conversion to float and the normalisation run once per batch (:func:`~alexnet_lib.data.prepare.to_float_batch`),
     on the GPU when there is one.
     """
     if not 0 < crop <= scale:

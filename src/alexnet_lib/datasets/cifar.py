@@ -1,4 +1,5 @@
-"""CIFAR-10: its ``.npz`` copies, its official batch files (read as data only), or a download.
+"""CIFAR-10: its ``.npz`` copies, its official batch files (read as data only, no pickled code
+runs), or its download.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .downloads import _extract, _test_download, download
+from .downloads import _download_override, _extract, download
 from .policy import (
     ENV_VAR,
     ArrayDataset,
@@ -32,6 +33,16 @@ CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "CIFAR10_NPZ_NAMES",
+    "CIFAR10_SHA256",
+    "CIFAR10_URL",
+    "cifar10_location",
+    "load_cifar10",
+]
+
 # .npz files with arrays x_train, y_train, x_test, y_test (HWC uint8), e.g. a subset.
 CIFAR10_NPZ_NAMES = ("cifar10.npz", "cifar10_subset.npz")
 
@@ -196,7 +207,7 @@ def _find_cifar(root: Path, split: str) -> ArrayDataset | None:
 
 
 def _extract_cifar(archive: Path, root: Path) -> None:
-    _extract(archive, root, _test_download(CIFAR10_URL, CIFAR10_SHA256)[1], "CIFAR-10")
+    _extract(archive, root, _download_override(CIFAR10_URL, CIFAR10_SHA256)[1], "CIFAR-10")
 
 
 def load_cifar10(

@@ -1,4 +1,5 @@
-"""Downloads verified by SHA-256, archives unpacked atomically, and the file locks they take.
+"""Downloads checked against their SHA-256, archives unpacked atomically, releases of image
+folders found or fetched (:func:`image_release`), and the file locks that keep two processes apart.
 """
 
 from __future__ import annotations
@@ -32,8 +33,20 @@ from .policy import (
     DownloadFailed,
     UnsafeArchive,
     _cache_fix,
+    _where,
+    cache_dir,
     describe_folder,
+    search_roots,
 )
+
+__all__ = [
+    "download",
+    "file_sha256",
+    "image_release",
+    "lock_file",
+    "unlock_file",
+]
+
 
 try:  # file locks (Linux, macOS); Windows has none of this kind, and runs there are not kept apart
     import fcntl
@@ -50,7 +63,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _test_download(url: str, sha256: str) -> tuple[str, str]:
+def _download_override(url: str, sha256: str) -> tuple[str, str]:
     """``(url, sha256)``, or the local stand-in that ``ALEXNET_TEST_DOWNLOADS`` names for ``url``
     (the book's student-path test; only addresses on this machine are accepted)."""
     manifest = os.environ.get(TEST_DOWNLOADS_VAR)
@@ -83,7 +96,7 @@ def download(url: str, dest: Path, sha256: str, *, progress: bool = True, timeou
         ChecksumMismatch: the downloaded bytes are not the expected file (nothing is kept).
     """
     dest = Path(dest)
-    url, sha256 = _test_download(url, sha256)
+    url, sha256 = _download_override(url, sha256)
     sha256 = sha256.lower()
     if len(sha256) < 8 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValueError(f"sha256 must be a hex digest or a prefix of at least 8 hex digits, got {sha256!r}")
@@ -266,3 +279,31 @@ def _extract_tar(tar: tarfile.TarFile, staging: Path) -> None:
     for member in members:
         member.mode = 0o755 if member.isdir() else 0o644
     tar.extractall(staging, members=members)  # noqa: S202 (paths and member types checked above)
+
+
+def image_release(folder_name: str, url: str, sha256: str, size: int, name: str,
+                   root: str | os.PathLike[str] | None, download_ok: bool, progress: bool,
+                   finish: Callable[[Path], None] | None = None) -> Path:
+    """The unpacked folder of an image-folder release: found in a data root (unpacked, or as its
+    archive), or downloaded into the cache, checked against its SHA-256 and unpacked there.
+    ``finish`` completes a freshly unpacked copy before it is put in place."""
+    sha256 = _download_override(url, sha256)[1]
+    roots = search_roots(root)
+    archive_name = url.rsplit("/", 1)[1]
+    for folder in roots:
+        if (folder / folder_name / "train").is_dir():
+            return folder / folder_name
+    for folder in roots:
+        if (folder / archive_name).is_file():
+            _extract(folder / archive_name, folder, sha256, name, finish)
+            return folder / folder_name
+    where = _where(roots)
+    if not download_ok:
+        raise DataNotFound(f"{name} is not in {where}. Set {ENV_VAR} to a folder that holds {folder_name}/ or "
+                           f"{archive_name}, or allow the download ({size / 1e6:,.0f} MB; download_ok=True).")
+    try:
+        archive = download(url, cache_dir() / archive_name, sha256, progress=progress)
+    except DownloadFailed as err:
+        raise DataNotFound(f"{name} is not in {where}, and {err}") from err
+    _extract(archive, archive.parent, sha256, name, finish)
+    return archive.parent / folder_name

@@ -7,6 +7,12 @@ import numpy as np
 
 from .policy import ArrayDataset
 
+__all__ = [
+    "load_digits",
+    "synthetic_images",
+]
+
+
 
 def load_digits() -> ArrayDataset:
     """scikit-learn's handwritten digits: 1,797 images of 8x8 pixels, values 0-16, 10 classes."""

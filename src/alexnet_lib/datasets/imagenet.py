@@ -1,4 +1,5 @@
-"""ImageNet: the official validation folder sorted into class folders, and sample photographs.
+"""ImageNet's layout and photographs: the official validation folder sorted into class
+folders, Tiny ImageNet (found or downloaded, its validation folder sorted), and sample photographs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .downloads import image_release
 from .policy import ENV_VAR, DataDamaged, DataNotFound, _where, search_roots
+
+__all__ = [
+    "TINY_IMAGENET_BYTES",
+    "TINY_IMAGENET_SHA256",
+    "TINY_IMAGENET_URL",
+    "PhotoSet",
+    "load_imagenet_samples",
+    "load_tiny_imagenet",
+    "sort_imagenet_val",
+]
+
 
 
 def _read_val_labels(labels_file: Path) -> dict[str, str]:
@@ -61,6 +74,39 @@ def sort_imagenet_val(val_dir: str | os.PathLike[str], labels_file: str | os.Pat
         (shutil.copy2 if copy else shutil.move)(str(path), str(val_dir / wnid / path.name))
         counts[wnid] = counts.get(wnid, 0) + 1
     return counts
+
+
+# --- Tiny ImageNet ----------------------------------------------------------------
+
+# Tiny ImageNet: an archive of JPEG files in ImageNet's layout, its validation images in one
+# flat folder. SHA-256 and size as listed in TensorFlow Datasets' checksum file
+# (url_checksums/tiny_imagenet.txt); data/SHA256SUMS repeats them.
+TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+TINY_IMAGENET_SHA256 = "6198c8ae015e2b3e007c7841da39ec069199b9aa3bfa943a462022fe5e43c821"
+TINY_IMAGENET_BYTES = 248_100_043
+
+
+def load_tiny_imagenet(*, root: str | os.PathLike[str] | None = None, download_ok: bool = True,
+                       progress: bool = True) -> Path:
+    """Tiny ImageNet: 200 ImageNet classes at 64x64 pixels, 100,000 training and 10,000 validation images.
+
+    Found or downloaded (248 MB, SHA-256 checked) like :func:`load_imagenette`. The release
+    keeps its validation images in one flat folder with a table of labels; they are sorted
+    into ``val/<wnid>/`` (:func:`sort_imagenet_val`) while the archive is unpacked, before the
+    folder is put in place, so the returned folder always has ImageNet's layout. Its
+    ``test/`` images have no public labels.
+    """
+    def sort_val(staging: Path) -> None:
+        val = staging / "tiny-imagenet-200" / "val"
+        flat, table = val / "images", val / "val_annotations.txt"
+        if flat.is_dir():
+            for image in flat.iterdir():
+                shutil.move(str(image), str(val / image.name))
+            flat.rmdir()
+            sort_imagenet_val(val, table)
+
+    return image_release("tiny-imagenet-200", TINY_IMAGENET_URL, TINY_IMAGENET_SHA256, TINY_IMAGENET_BYTES,
+                          "Tiny ImageNet", root, download_ok, progress, finish=sort_val)
 
 
 # --- ImageNet photographs ----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Where the book looks for its data, the errors that say what is missing, and ``ArrayDataset``.
+"""Where the book looks for its data (the data policy), the errors that say what is missing and
+how to fix it, and ``ArrayDataset``, the arrays every embedded or CIFAR-10 loader returns.
 """
 
 from __future__ import annotations
@@ -9,6 +10,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+__all__ = [
+    "CACHE_VAR",
+    "CHECKOUT_DATA",
+    "ENV_VAR",
+    "TEST_DOWNLOADS_VAR",
+    "ArrayDataset",
+    "ChecksumMismatch",
+    "DataDamaged",
+    "DataError",
+    "DataNotFound",
+    "DownloadFailed",
+    "UnsafeArchive",
+    "cache_dir",
+    "describe_folder",
+    "search_roots",
+]
+
 
 ENV_VAR = "ALEXNET_DATA_DIR"
 # Where downloads and the chapters' training runs go, when not the default (see cache_dir):
