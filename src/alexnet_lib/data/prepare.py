@@ -8,7 +8,6 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from .cache import innermost, normalisation, predecoded
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, PCALighting, rgb_pca
@@ -16,7 +15,6 @@ from .transforms import IMAGENET_MEAN, IMAGENET_STD, PCALighting, rgb_pca
 __all__ = [
     "BatchPreparer",
     "crop_batch",
-    "fast_loader",
     "to_float_batch",
 ]
 
@@ -41,18 +39,6 @@ def to_float_batch(batch: torch.Tensor, device: str | torch.device | None = None
     s = torch.tensor(list(std), device=x.device).view(1, 3, 1, 1)
     x = x.sub_(m).div_(s)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-
-def fast_loader(dataset, batch_size: int, *, workers: int = 2, shuffle: bool = True, seed: int = 0,
-                pin_memory: bool | None = None, drop_last: bool = False) -> torch.utils.data.DataLoader:
-    """A ``DataLoader`` set up for throughput: worker processes that stay alive between
-    epochs, batches prepared ahead, and pinned memory when a CUDA GPU will receive them."""
-    if pin_memory is None:
-        pin_memory = torch.cuda.is_available()
-    extra = {"persistent_workers": True, "prefetch_factor": 4} if workers > 0 else {}
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                      pin_memory=pin_memory, drop_last=drop_last,
-                      generator=torch.Generator().manual_seed(seed), **extra)
 
 
 
