@@ -180,3 +180,10 @@ def server(tmp_path):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    """The book's cache (downloads, checked folders, runs) in the test's own folder; the data
+    folder (ALEXNET_DATA_DIR) stays as it is."""
+    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(tmp_path / "cache"))

@@ -97,6 +97,8 @@ def fake_imagenette(path: Path) -> None:
 # --- tiny runs and models -------------------------------------------------------------------
 
 
+# One epoch of 64 generated images: the safety tests' run.
+ONE_EPOCH = dict(dataset="synthetic", synthetic_size=64, batch_size=16, epochs=1, lr=0.02, progress=False, seed=3)
 TINY = dict(dataset="synthetic", synthetic_size=128, batch_size=16, epochs=2, lr=0.02, progress=False,
             deterministic=True, seed=3)
 

@@ -16,19 +16,13 @@ import torch
 
 from alexnet_lib import checkpoints, evaluate, experiments, train
 from alexnet_lib.config import Config, TrainError
-from helpers import make_folder
+from helpers import ONE_EPOCH, make_folder
 
-@pytest.fixture(autouse=True)
-def own_cache(tmp_path, monkeypatch):
-    """The book's cache (downloads, checked folders) in the test's own folder."""
-    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(tmp_path / "cache"))
-
-
-TINY = dict(dataset="synthetic", synthetic_size=64, batch_size=16, epochs=1, lr=0.02, progress=False, seed=3)
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def run(folder: Path, **changes) -> list:
-    return train.train(Config(**{**TINY, "checkpoint_dir": str(folder), **changes}))
+    return train.train(Config(**{**ONE_EPOCH, "checkpoint_dir": str(folder), **changes}))
 
 
 # --- 2: one run per folder ------------------------------------------------------------------

@@ -16,25 +16,15 @@ import torch
 
 from alexnet_lib import checkpoints, data, train
 from alexnet_lib.config import Config, TrainError
-from helpers import make_folder
+from helpers import ONE_EPOCH, make_folder, weights
 
-@pytest.fixture(autouse=True)
-def own_cache(tmp_path, monkeypatch):
-    """The book's cache (downloads, checked folders) in the test's own folder."""
-    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(tmp_path / "cache"))
-
-
-TINY = dict(dataset="synthetic", synthetic_size=64, batch_size=16, epochs=1, lr=0.02, progress=False, seed=3)
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def command(folder: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "alexnet_lib.train", "--dataset", "synthetic", "--synthetic-size", "1024",
             "--width", "0.25", "--batch-size", "16", "--epochs", "2", "--lr", "0.02", "--seed", "3",
             "--deterministic", "--no-progress", "--checkpoint-dir", str(folder), *extra]
-
-
-def weights(folder: Path) -> dict[str, torch.Tensor]:
-    return torch.load(folder / checkpoints.CHECKPOINT, weights_only=True)["model"]
 
 
 def interrupt_mid_epoch(folder: Path, signum: int) -> tuple[subprocess.CompletedProcess, dict]:
@@ -99,7 +89,7 @@ def test_ctrl_c_before_training_is_one_line(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("size", [1, 4])  # 4 images of seed 3: four classes of one image each
 def test_a_run_without_validation_images_is_refused(tmp_path, size):
     with pytest.raises(TrainError, match="no validation images.*at least two"):
-        train.train(Config(**{**TINY, "synthetic_size": size, "checkpoint_dir": str(tmp_path / "r")}))
+        train.train(Config(**{**ONE_EPOCH, "synthetic_size": size, "checkpoint_dir": str(tmp_path / "r")}))
 
 
 def test_one_image_per_class_leaves_no_validation_images(tmp_path):
