@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from torchvision import datasets
+from torchvision.datasets import ImageFolder
 
 from .. import train as trainer
 from ..batches import EpochBatches, batch_loader
@@ -105,7 +105,7 @@ class _StepClock:
 
 def _reference_loader(cfg: Any, device: Any) -> Any:
     """The example's loader: ``ImageFolder`` (PIL) and its training transform, shuffled."""
-    dataset = datasets.ImageFolder(str(Path(cfg.data) / "train"), classic_transform(cfg.image_size))
+    dataset = ImageFolder(str(Path(cfg.data) / "train"), classic_transform(cfg.image_size))
     return DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=cfg.workers,
                       pin_memory=device.type == "cuda")
 
