@@ -10,7 +10,7 @@
   step; :class:`PCALighting` is the paper's second augmentation, "altering the intensities
   of the RGB channels", with :func:`rgb_pca` computing its eigenvalues and eigenvectors.
 - :mod:`~alexnet_lib.data.cache`: :func:`predecode` decodes a folder once into one ``uint8``
-  array of 256x256 squares (:class:`PreDecoded`), as the paper stored its images; and the
+  array of 256x256 squares (:class:`PreDecoded`), the squares the paper cut its patches from; and the
   one function that looks through ``Subset`` wrappers (:func:`innermost`) and the one that
   decides whether a dataset is pre-decoded (:func:`predecoded`).
 - :mod:`~alexnet_lib.data.prepare`: :class:`BatchPreparer` turns a ``uint8`` batch into the

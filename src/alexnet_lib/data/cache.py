@@ -37,10 +37,11 @@ __all__ = [
 class PreDecoded(torch.utils.data.Dataset):
     """Images decoded once into the paper's ``scale x scale`` squares, all in one ``uint8`` array.
 
-    The paper did this too: it stored every image at 256x256 and took its crops from those
-    (section 2). No JPEG is decoded during training; a batch is a slice of one array
+    The paper brought every image to 256x256 first (section 2) and took its crops from those
+    squares (section 4.1). No JPEG is decoded during training; a batch is a slice of one array
     (a memory-mapped ``.npy`` file, so it need not fit in memory), and the random crops and
-    flips run on whole batches with :func:`~alexnet_lib.data.prepare.crop_batch`, on the GPU when there is one.
+    flips run on whole batches with :func:`~alexnet_lib.data.prepare.crop_batch`, on the GPU
+    when there is one.
 
     Index it with a list of indices to get a whole batch at once,
     ``(uint8 (N, 3, S, S), int64 (N,))``; an integer gives one image and its label.
