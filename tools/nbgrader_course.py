@@ -28,8 +28,9 @@ Colab edition's plain Markdown (``tools/colab.py``), with nbgrader's cell metada
   answer.
 
 The course folder gets an ``nbgrader_config.py`` (course id, a generous cell timeout for
-the chapters that train). ``tests/test_nbgrader.py`` runs ``generate_assignment`` and
-``autograde`` on every chapter and checks the marks of right and wrong answers, cell by
+the chapters that train, kernels reached through files rather than TCP ports on Linux and
+macOS). ``tests/test_nbgrader.py`` runs ``generate_assignment`` and ``autograde`` on every
+chapter and checks the marks of right and wrong answers, cell by
 cell. ``--table`` prints the instructor guide's table of what is graded how.
 """
 
@@ -58,6 +59,15 @@ c.CourseDirectory.course_id = "alexnet-book"
 c.ExecutePreprocessor.timeout = 1800
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+# Kernels talk to nbgrader over files of their own, not TCP ports: a port that another
+# process takes between being chosen and being bound stops a kernel from starting ("Address
+# already in use"), which happens when several graders or builds run at once.
+import atexit, os, shutil, tempfile  # noqa: E401, E402
+if os.name == "posix":
+    _folder = tempfile.mkdtemp(prefix="nbgrader-kernels-")  # short: a socket's path has a limit
+    atexit.register(shutil.rmtree, _folder, True)
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = os.path.join(_folder, "kernel")
 '''
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 NAMES = "-names"  # the grade id suffix of a solution cell for the names the hidden tests read
