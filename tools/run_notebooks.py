@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,11 +29,23 @@ def run(path: Path, profile: str, timeout: int) -> float:
     """Execute one notebook; its seconds."""
     nb = nbformat.read(path, as_version=4)
     os.environ["ALEXNET_PROFILE"] = profile
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    return time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="kernels-") as sockets:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=kernel_config(sockets),
+                                resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        client.execute()
+        return time.perf_counter() - start
+
+
+def kernel_config(folder: str) -> Config:
+    """Kernels reached through files in ``folder`` rather than TCP ports (Linux, macOS): a port
+    that another process takes between being chosen and being bound stops a kernel from
+    starting ("Address already in use"), as happens when several stages run chapters at once."""
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(folder, "kernel")
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:

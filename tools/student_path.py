@@ -106,14 +106,23 @@ socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, c
 '''
 
 # Runs one notebook with nbclient in the student's environment (its kernel is that Python).
-RUNNER = '''import sys, nbformat
+# Its kernel is reached through files, not TCP ports (Linux, macOS): a port that another
+# process takes between being chosen and being bound stops a kernel from starting.
+RUNNER = '''import os, sys, tempfile, nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 nb = nbformat.read(sys.argv[1], as_version=4)
-client = NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": sys.argv[3]}})
-try:
-    client.execute()
-finally:
-    nbformat.write(nb, sys.argv[2])
+config = Config()
+with tempfile.TemporaryDirectory(prefix="kernels-") as sockets:
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(sockets, "kernel")
+    client = NotebookClient(nb, timeout=1200, kernel_name="python3", config=config,
+                            resources={"metadata": {"path": sys.argv[3]}})
+    try:
+        client.execute()
+    finally:
+        nbformat.write(nb, sys.argv[2])
 '''
 
 
