@@ -100,7 +100,8 @@ def run(cfg: Config, folder: Path) -> None:
 
 
 def _paths(dataset: Any, root: Path) -> list[str]:
-    base, indices = data.predecoded(dataset), data.innermost(dataset)[1]
+    inner, indices = data.innermost(dataset)
+    base = data.predecoded(inner)
     paths = base.paths if base is not None and base.paths is not None else []
     return [str(Path(paths[i]).relative_to(root)) for i in indices] if paths else []
 

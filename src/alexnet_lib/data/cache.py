@@ -106,7 +106,8 @@ def predecoded(dataset) -> PreDecoded | None:
 def images_and_labels(dataset) -> tuple[np.ndarray, np.ndarray]:
     """The ``uint8`` images ``(N, 3, S, S)`` and labels of a :class:`PreDecoded` dataset, or of a
     ``Subset`` of one (a run's training images, say), in the dataset's order."""
-    base, indices = predecoded(dataset), innermost(dataset)[1]
+    inner, indices = innermost(dataset)
+    base = predecoded(inner)
     if base is None:
         raise TypeError(f"{type(dataset).__name__} is not a PreDecoded dataset (or a Subset of one)")
     whole = len(indices) == len(base) and bool(np.all(indices == np.arange(len(base))))

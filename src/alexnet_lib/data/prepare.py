@@ -106,7 +106,8 @@ class BatchPreparer:
         mean, std = normalisation(dataset)
         pca = None
         if lighting > 0:
-            base, indices = predecoded(dataset), innermost(dataset)[1]
+            inner, indices = innermost(dataset)
+            base = predecoded(inner)
             if base is None:
                 raise ValueError("PCA lighting needs uint8 images (a PreDecoded dataset): CIFAR-10 with patches "
                                  "smaller than 32 pixels, or image folders with predecode")
