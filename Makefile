@@ -1,6 +1,6 @@
 # The book's commands. The two that matter:
 #   make book   execute every chapter (cpu profile) and build the website into _build/html
-#   make test   library tests, the book built with warnings as errors (smoke profile; this runs
+#   make test   library tests, the book built with warnings as errors (gpu-smoke profile; this runs
 #               every notebook once), the outputs the notebooks keep compared with that run (as
 #               nbval does), the browser tests of the built pages, and the student's path
 #               (tools/student_path.py: the wheel in a new environment, the Colab chapters)
@@ -35,7 +35,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
-	@echo "make test       run all tests: library, strict book build (smoke profile), kept outputs, browser"
+	@echo "make test       run all tests: library, strict book build (gpu-smoke), kept outputs, browser, student's path"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make bench      run the benchmarks and print their numbers (python -m alexnet_lib.bench)"
 	@echo "make bench-browser  the page 'Try it' in headless Chromium (after make book)"
@@ -84,15 +84,18 @@ measure: $(INSTALLED)
 	@if $(BIN)/python -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then \
 		$(BIN)/python tools/measure_notebooks.py --profile gpu; fi
 
-# Each notebook runs once in the smoke profile: the strict book build executes it, and the
-# outputs it keeps for comparison are compared with that run (tests/test_notebook_outputs.py,
-# nbval's rules). The stages run two at a time (make -j2), in this order of need: the library's
-# tests beside the book's build; then the kept outputs, the gpu paths and the browser tests as
-# the build and a free core allow. Neither of the first two keeps both cores busy (imports,
-# kernels starting, files), so together they take little longer than the longer one alone; the
-# library's tests use one thread each (two processes that each spin two threads on two cores
-# slow each other down by more than twice). Each stage's output is printed whole when it ends.
-TEST_STAGES := stage-library-tests stage-book-build-strict stage-notebook-outputs stage-gpu-paths-on-cpu \
+# Every chapter runs in each profile's code paths, each once where it can: the strict book build
+# executes it in the gpu-smoke profile (the gpu paths with the smoke sizes and generated data; the
+# outputs kept for comparison are compared with that run, tests/test_notebook_outputs.py, nbval's
+# rules); the nbgrader round trip of the library's tests in the smoke profile (twice: right and
+# wrong answers); the student's path in the cpu profile (downloads, with the smoke sizes). The
+# stages run two at a time (make -j2), in this order of need: the library's tests beside the
+# book's build; then the kept outputs, the student's path and the browser tests as the build and
+# a free core allow. Every stage's processes use one thread each (two processes that each spin
+# two threads on two cores slow each other down by more than twice). Each stage's output is
+# printed whole when it ends. `make test-gpu-paths` runs the gpu-smoke profile alone.
+TEST_PROFILE := gpu-smoke
+TEST_STAGES := stage-library-tests stage-book-build-strict stage-notebook-outputs \
 	stage-workflows-lint stage-notebook-lint stage-site-links stage-browser-setup stage-browser-tests \
 	stage-student-path
 .PHONY: $(TEST_STAGES)
@@ -107,9 +110,6 @@ stage-book-build-strict: $(INSTALLED)
 	@$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book
 stage-notebook-outputs: stage-book-build-strict
 	@$(STAGE) notebook-outputs $(MAKE) --no-print-directory test-outputs
-# after the build, so that two runs of the chapters never share the run cache
-stage-gpu-paths-on-cpu: stage-book-build-strict
-	@$(STAGE) gpu-paths-on-cpu $(MAKE) --no-print-directory test-gpu-paths
 stage-workflows-lint: $(INSTALLED)
 	@$(STAGE) workflows-lint $(MAKE) --no-print-directory lint-workflows
 stage-notebook-lint: $(INSTALLED)
@@ -167,7 +167,7 @@ test-notebooks: $(INSTALLED)
 
 test-book: $(INSTALLED)
 	rm -rf _build/test
-	$(BUILD_ENV) ALEXNET_PROFILE=smoke $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/test && \
+	$(BUILD_ENV) ALEXNET_PROFILE=$(TEST_PROFILE) OMP_NUM_THREADS=1 $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/test && \
 	bash tools/check_execution.sh _build/test/_build/html
 
 test-browser: $(INSTALLED)

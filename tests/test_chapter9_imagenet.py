@@ -37,8 +37,15 @@ def _section(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells[start:end] if c.cell_type == "code"]
 
 
+@pytest.fixture(scope="module")
+def run_cache(tmp_path_factory):
+    """The two runs' own cache of trained runs (`make test` runs this beside the book build,
+    which trains the same runs); the second run finds the chapter's network trained by the first."""
+    return tmp_path_factory.mktemp("chapter9-cache")
+
+
 @pytest.mark.parametrize("photos", ["book", "fallback"])
-def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkeypatch, tmp_path):
+def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkeypatch, tmp_path, run_cache):
     """With the book's ImageNet photographs, and (as in Colab, where they are missing) with
     scikit-image's few unlabelled photos in their place."""
     nbclient = pytest.importorskip("nbclient")
@@ -59,8 +66,7 @@ def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkey
     nb.cells.insert(0, nbformat.v4.new_code_cell(STAND_IN))
     monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
     monkeypatch.setenv("TQDM_DISABLE", "1")
-    # Its own run cache: `make test` runs this beside the book build, which trains the same runs.
-    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(run_cache))
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(CHAPTER.parent)}}).execute()
 

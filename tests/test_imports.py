@@ -7,6 +7,7 @@ taught) in an order where each needs only those before it.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ OPTIONAL_INSIDE = {"google.colab", "IPython", "IPython.display", "myst_nb", "ipy
                    "threadpoolctl", "torchvision.models", "PIL"}
 
 
+@functools.cache
 def _modules() -> dict[str, ast.Module]:
-    """Every module of the package by its dotted name below the package (``train``, ``bench.conv``)."""
+    """Every module of the package by its dotted name below the package (``train``, ``bench.conv``),
+    parsed once per test session (each test of this file reads them; none changes them)."""
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = list(path.relative_to(PACKAGE).with_suffix("").parts)

@@ -40,6 +40,29 @@ def test_pick():
     assert gpu.pick(smoke=1, cpu=2) == 2
 
 
+def test_test_sizes_keep_the_profile_and_its_downloads_but_pick_the_smoke_sizes(monkeypatch):
+    """ALEXNET_TEST_SIZES=smoke (the student-path test): the cpu profile's data and code paths,
+    the smoke profile's sizes, and the reason says so."""
+    monkeypatch.setenv("ALEXNET_PROFILE", "cpu")
+    monkeypatch.delenv("ALEXNET_NO_DOWNLOAD", raising=False)
+    monkeypatch.setenv("ALEXNET_TEST_SIZES", "smoke")
+    p = profiles.current_profile()
+    assert (p.name, p.is_smoke, p.downloads, p.smoke_sizes) == ("cpu", False, True, True)
+    assert p.pick(smoke=1, cpu=2, gpu=3) == 1
+    assert "ALEXNET_TEST_SIZES=smoke" in p.reason
+    monkeypatch.setenv("ALEXNET_PROFILE", "gpu-smoke")
+    assert profiles.current_profile().reason == "set by ALEXNET_PROFILE"  # its sizes are smoke already
+    monkeypatch.delenv("ALEXNET_TEST_SIZES")
+    monkeypatch.setenv("ALEXNET_PROFILE", "cpu")
+    assert profiles.current_profile().pick(smoke=1, cpu=2) == 2
+
+
+def test_test_sizes_other_than_smoke_are_refused(monkeypatch):
+    monkeypatch.setenv("ALEXNET_TEST_SIZES", "tiny")
+    with pytest.raises(ValueError, match="ALEXNET_TEST_SIZES='tiny': its only value is 'smoke'.*unset it"):
+        profiles.current_profile()
+
+
 def test_setup_prints_profile_device_and_version(monkeypatch, capsys):
     monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
     p = alexnet_lib.setup()

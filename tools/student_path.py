@@ -18,13 +18,16 @@ need. This script does the same on this machine, with nothing from the internet:
    as a student offline would;
 4. runs every chapter of ``colab/`` in that environment, in the ``cpu`` profile, from a
    fresh home folder, with every connection to another machine refused and written down.
+   The ``cpu`` profile's data and code paths, with the ``smoke`` profile's sizes (epochs,
+   image counts, benchmark sizes: ``ALEXNET_TEST_SIZES=smoke``) so that the stage fits in
+   ``make test``; ``--cpu-sizes`` runs the ``cpu`` profile's own sizes (about 8 minutes).
 
 It fails when a file of the package is missing from the wheel, a chapter stops with an
 error, a chapter falls back to generated images (its banner) or the data comes from
 anywhere but the download, or anything tries to reach another machine. For each chapter it
 prints its time and where its data came from.
 
-    python tools/student_path.py [--chapters 4,7] [--keep]
+    python tools/student_path.py [--chapters 4,7] [--cpu-sizes] [--keep]
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
-from alexnet_lib import datasets, pretrained  # noqa: E402  (the addresses and names to stand in for)
+from alexnet_lib import datasets, pretrained, profiles  # noqa: E402  (the addresses and names to stand in for)
 
 PER_CLASS = {"train": 16, "val": 4}  # Imagenette photographs per class in the small copies
 CIFAR_PER_BATCH, CIFAR_TEST = 100, 200
@@ -290,8 +293,9 @@ def _outputs(nb: dict) -> list[str]:
     return texts
 
 
-def run_chapters(work: Path, python: Path, manifest: Path, chapters: list[Path]) -> list[str]:
-    """Run each chapter; the problems found."""
+def run_chapters(work: Path, python: Path, manifest: Path, chapters: list[Path], *,
+                 cpu_sizes: bool = False) -> list[str]:
+    """Run each chapter (the ``cpu`` profile; its sizes, or the ``smoke`` profile's); the problems found."""
     home, student = work / "home", work / "student"
     home.mkdir()
     student.mkdir()
@@ -302,6 +306,8 @@ def run_chapters(work: Path, python: Path, manifest: Path, chapters: list[Path])
     env.update(HOME=str(home), PATH=f"{python.parent}:{env.get('PATH', '')}", PYTHONNOUSERSITE="1",
                ALEXNET_PROFILE="cpu", TQDM_DISABLE="1", MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
                **{datasets.TEST_DOWNLOADS_VAR: str(manifest)}, STUDENT_PATH_CONNECTIONS=str(log))
+    if not cpu_sizes:
+        env[profiles.TEST_SIZES_VAR] = "smoke"
     problems = []
     for notebook in chapters:
         start = time.perf_counter()
@@ -328,6 +334,8 @@ def run_chapters(work: Path, python: Path, manifest: Path, chapters: list[Path])
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chapters", default="", help="chapter numbers to run, e.g. 4,7 (default: all)")
+    parser.add_argument("--cpu-sizes", action="store_true",
+                        help="the cpu profile's own sizes (default: its data and paths with the smoke sizes)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (its path is printed)")
     args = parser.parse_args(argv)
     chapters = sorted((ROOT / "colab").glob("[0-9][0-9]_*.ipynb"))
@@ -341,8 +349,10 @@ def main(argv: list[str] | None = None) -> int:
         wheel = build_wheel(work)
         python = student_environment(work, wheel)
         manifest, server = serve_data(work)
-        say(f"prepared in {time.perf_counter() - start:.0f} s; running {len(chapters)} chapters (cpu profile)")
-        problems = run_chapters(work, python, manifest, chapters)
+        sizes = "its own sizes" if args.cpu_sizes else "the smoke profile's sizes"
+        say(f"prepared in {time.perf_counter() - start:.0f} s; running {len(chapters)} chapters "
+            f"(cpu profile, {sizes})")
+        problems = run_chapters(work, python, manifest, chapters, cpu_sizes=args.cpu_sizes)
     finally:
         if server is not None:
             server.shutdown()

@@ -20,7 +20,7 @@ import os
 import platform
 import random
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -41,6 +41,9 @@ def progress_bars_off() -> bool:
     return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
 
 NO_DOWNLOAD_VAR = "ALEXNET_NO_DOWNLOAD"
+# For the tests only: the smoke profile's sizes under another profile (tools/student_path.py
+# runs every chapter in the cpu profile, downloads included, within a stage of make test).
+TEST_SIZES_VAR = "ALEXNET_TEST_SIZES"
 
 
 def no_downloads() -> bool:
@@ -66,18 +69,23 @@ class Profile:
         name: ``"smoke"``, ``"cpu"``, ``"gpu"`` or ``"gpu-smoke"``.
         reason: why this profile was chosen, in words (shown to the reader).
         device: the PyTorch device string the notebook should use (``"cuda"``, ``"mps"``, ``"cpu"``).
+        smoke_sizes: :meth:`pick` takes the ``smoke`` value although the profile is another
+            one (``ALEXNET_TEST_SIZES=smoke``, for the tests only): the profile's data and
+            code paths with tiny sizes. Always true for ``smoke`` and ``gpu-smoke``.
     """
 
     name: str
     reason: str
     device: str
+    smoke_sizes: bool = False
 
     def pick(self, *, smoke: T, cpu: T, gpu: T | None = None) -> T:
         """Choose a value by profile, e.g. ``epochs = P.pick(smoke=1, cpu=5, gpu=30)``.
 
-        ``gpu`` defaults to the ``cpu`` value.
+        ``gpu`` defaults to the ``cpu`` value. Under ``ALEXNET_TEST_SIZES=smoke`` (the tests) the
+        ``smoke`` value whatever the profile.
         """
-        if self.is_smoke:
+        if self.is_smoke or self.smoke_sizes:
             return smoke
         if self.name == "gpu" and gpu is not None:
             return gpu
@@ -118,7 +126,8 @@ def current_profile() -> Profile:
     """Return the active :class:`Profile`.
 
     Raises:
-        ValueError: when ``ALEXNET_PROFILE`` names no known profile.
+        ValueError: when ``ALEXNET_PROFILE`` names no known profile, or ``ALEXNET_TEST_SIZES``
+            is set to anything but ``smoke``.
     """
     device = _best_device()
     requested = os.environ.get(ENV_VAR, "").strip().lower()
@@ -128,10 +137,18 @@ def current_profile() -> Profile:
                 f"{ENV_VAR}={os.environ[ENV_VAR]!r} is not a profile; "
                 f"use one of {', '.join(PROFILES)} (or unset it to choose automatically)."
             )
-        return Profile(requested, f"set by {ENV_VAR}", device)
-    if _cuda_available():
-        return Profile("gpu", "a CUDA GPU was found", device)
-    return Profile("cpu", "no CUDA GPU was found", device)
+        profile = Profile(requested, f"set by {ENV_VAR}", device)
+    elif _cuda_available():
+        profile = Profile("gpu", "a CUDA GPU was found", device)
+    else:
+        profile = Profile("cpu", "no CUDA GPU was found", device)
+    sizes = os.environ.get(TEST_SIZES_VAR, "").strip().lower()
+    if sizes not in ("", "smoke"):
+        raise ValueError(f"{TEST_SIZES_VAR}={os.environ[TEST_SIZES_VAR]!r}: its only value is 'smoke' (the smoke "
+                         "profile's sizes, for the tests); unset it for the profile's own sizes.")
+    if sizes and not profile.is_smoke:
+        return replace(profile, reason=f"{profile.reason}; {TEST_SIZES_VAR}=smoke", smoke_sizes=True)
+    return profile
 
 
 def in_colab() -> bool:
