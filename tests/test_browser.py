@@ -1,7 +1,7 @@
 """The built site as a reader meets it: headless Chromium, no network.
 
 Needs a built site (ALEXNET_SITE, default _build/html) and a Chromium; `make test`
-builds the site in the smoke profile and runs these against it.
+builds the site in the gpu-smoke profile and runs these against it.
 """
 
 from __future__ import annotations

@@ -37,18 +37,47 @@ def _section(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells[start:end] if c.cell_type == "code"]
 
 
+def _fallback_folder(folder: Path) -> Path:
+    """A data folder with the CIFAR-10 subset (where there is one) and no ImageNet photos."""
+    from alexnet_lib import datasets
+
+    folder.mkdir()
+    for root in datasets.search_roots():
+        if (root / "cifar10_subset.npz").is_file():
+            (folder / "cifar10_subset.npz").symlink_to(root / "cifar10_subset.npz")
+            break
+    return folder
+
+
 @pytest.fixture(scope="module")
-def run_cache(tmp_path_factory):
-    """The two runs' own cache of trained runs (`make test` runs this beside the book build,
-    which trains the same runs); the second run finds the chapter's network trained by the first."""
-    return tmp_path_factory.mktemp("chapter9-cache")
+def executed(tmp_path_factory) -> dict[str, object]:
+    """The chapter executed once (with the book's ImageNet photographs where this machine has
+    them), then the section's cells once more with a data folder that has no ImageNet photos (as
+    in Colab): ``{"book": cells, "fallback": cells, "nb": notebook}``. One kernel for both: the
+    chapter's first part (training its network) is the same for both."""
+    nbclient = pytest.importorskip("nbclient")
+    work = tmp_path_factory.mktemp("chapter9")
+    fallback = _fallback_folder(work / "fallback-data")
+    nb = nbformat.read(CHAPTER, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(STAND_IN))
+    book = _section(nb)
+    switch = nbformat.v4.new_code_cell(f"import os\nos.environ['ALEXNET_DATA_DIR'] = {str(fallback)!r}")
+    again = [nbformat.v4.new_code_cell(c.source) for c in book]
+    nb.cells += [switch, *again]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALEXNET_PROFILE", "smoke")
+        mp.setenv("TQDM_DISABLE", "1")
+        # its own run cache: `make test` runs this beside the book build
+        mp.setenv("ALEXNET_CACHE_DIR", str(work / "cache"))
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(CHAPTER.parent)}}).execute()
+    return {"book": book, "fallback": again, "nb": nb}
 
 
 @pytest.mark.parametrize("photos", ["book", "fallback"])
-def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkeypatch, tmp_path, run_cache):
+def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, executed):
     """With the book's ImageNet photographs, and (as in Colab, where they are missing) with
     scikit-image's few unlabelled photos in their place."""
-    nbclient = pytest.importorskip("nbclient")
     from alexnet_lib import datasets
 
     if photos == "book":
@@ -56,21 +85,8 @@ def test_the_imagenet_section_runs_with_a_network_of_that_variant(photos, monkey
             datasets.load_imagenet_samples(limit=1)
         except datasets.DataNotFound:
             pytest.skip("the book's ImageNet photographs are not on this machine (ALEXNET_DATA_DIR)")
-    if photos == "fallback":  # a data folder with the CIFAR-10 subset (where there is one) and no photos
-        for root in datasets.search_roots():
-            if (root / "cifar10_subset.npz").is_file():
-                (tmp_path / "cifar10_subset.npz").symlink_to(root / "cifar10_subset.npz")
-                break
-        monkeypatch.setenv("ALEXNET_DATA_DIR", str(tmp_path))
-    nb = nbformat.read(CHAPTER, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(STAND_IN))
-    monkeypatch.setenv("ALEXNET_PROFILE", "smoke")
-    monkeypatch.setenv("TQDM_DISABLE", "1")
-    monkeypatch.setenv("ALEXNET_CACHE_DIR", str(run_cache))
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(CHAPTER.parent)}}).execute()
-
-    section = _section(nb)
+    nb = executed["nb"]
+    section = executed[photos]
     assert len(section) == 7
     text = "\n".join(o.get("text", "") for c in section for o in c.outputs if o.output_type == "stream")
     assert "showing torchvision's ImageNet AlexNet" in text

@@ -1,6 +1,6 @@
 """The outputs that notebooks keep for comparison, against a build that executed them.
 
-``make test`` executes every chapter once, in the strict book build (smoke profile); this
+``make test`` executes every chapter once, in the strict book build (gpu-smoke profile); this
 test then compares, in the notebooks that build executed, every cell marked for
 comparison (``# NBVAL_CHECK_OUTPUT`` or the tag ``nbval-check-output``) with the output
 committed in the repository, the way ``pytest --nbval-lax`` does (the same cells, the

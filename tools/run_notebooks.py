@@ -3,8 +3,8 @@
     python tools/run_notebooks.py --profile gpu-smoke        every chapter
     python tools/run_notebooks.py --profile gpu notebooks/07_training.ipynb
 
-``make test`` runs the ``gpu-smoke`` profile this way: the ``gpu`` profile's code paths with
-tiny data on the CPU, so that no gpu branch of a chapter ships without having run.
+``make test-gpu-paths`` runs the ``gpu-smoke`` profile this way: the ``gpu`` profile's code
+paths with tiny data on the CPU (``make test`` executes them in its strict book build).
 ``make gpu-check`` runs the ``gpu`` profile's paths on a real GPU. Nothing is written back.
 """
 
