@@ -15,6 +15,7 @@ import copy
 import json
 import os
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from streams import joined_streams, page_outputs  # noqa: E402  (the build's own joining of a cell's printout)
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # as nbval: metadata, counts and widget ids differ from run to run; images are not compared
 SKIP = {"metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
@@ -62,37 +66,15 @@ def flatten(outputs: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 
 def as_the_page_shows(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The outputs with each stream's chunks merged into one, as the book's pages show them.
+    """The outputs as the book's pages show them: each stream's chunks joined in order, then
+    merged by myst-nb (``nb_merge_streams``), as ``book/_ext/streams.py`` has the build do.
 
-    The book merges a cell's stream chunks (``nb_merge_streams`` in ``_config.yml``). myst-nb
-    1.4 does that in place: the first chunk of each stream grows into the whole text, while the
-    later chunks stay in the executed notebook it writes. How a cell's printout is cut into
-    chunks depends on timing (the kernel sends what was printed every 0.2 s), so the same cell
-    can be written as ``[A+B]`` in one build and ``[A+B, B]`` in the next. Both are read here
-    as ``[A+B]``; a notebook nobody merged is merged the way myst-nb merges.
+    How a cell's printout is cut into chunks depends on timing (the kernel sends what was
+    printed every 0.2 s); joined, the chunks are the printout whatever the cut.
     """
     from myst_nb.core.utils import coalesce_streams
 
-    outputs = copy.deepcopy(outputs)
-    for output in outputs:
-        if output.get("output_type") == "stream" and isinstance(output["text"], list):
-            output["text"] = "".join(output["text"])
-    chunks: dict[str, list[str]] = defaultdict(list)
-    for output in outputs:
-        if output.get("output_type") == "stream":
-            chunks[output["name"]].append(output["text"])
-    merged_already = {name for name, texts in chunks.items() if len(texts) > 1
-                      and texts[0].endswith("".join(t.rstrip() + "\n" for t in texts[1:] if t.rstrip()))}
-    first: set[str] = set()
-    kept = []
-    for output in outputs:
-        name = output.get("name")
-        if output.get("output_type") == "stream" and name in merged_already:
-            if name in first:
-                continue
-            first.add(name)
-        kept.append(output)
-    return [dict(o) for o in coalesce_streams([nbformat.from_dict(o) for o in kept])]
+    return [dict(o) for o in coalesce_streams([nbformat.from_dict(o) for o in joined_streams(outputs)])]
 
 
 def executed_folder() -> Path:
@@ -120,22 +102,27 @@ def test_flatten_compares_as_nbval_does():
     assert flatten([shown]) == {"text/plain": ["42"]}
 
 
-def test_a_merged_build_and_an_unmerged_one_read_alike():
-    """myst-nb's in-place merge leaves ``[A+B, B]`` in the executed notebook; read as ``[A+B]``."""
+def test_a_printout_reads_the_same_however_it_was_cut_into_chunks():
+    """A print whose text and newline came in two chunks is one line, not a line and a blank one
+    (myst-nb's own merge makes the blank line); the chunks are joined on copies."""
     from myst_nb.core.utils import coalesce_streams
 
-    chunks = [{"output_type": "stream", "name": "stdout", "text": "conv1\nrelu1\n"},
-              {"output_type": "display_data", "metadata": {}, "data": {"text/plain": "<Figure>"}},
-              {"output_type": "stream", "name": "stdout", "text": "fc8\n"}]
-    written = [nbformat.from_dict(copy.deepcopy(o)) for o in chunks]
-    coalesce_streams(written)                        # what the build does; ``written`` keeps all three
-    assert [o.get("text") for o in written] == ["conv1\nrelu1\nfc8\n", None, "fc8\n"]
-    one_chunk = [{"output_type": "stream", "name": "stdout", "text": "conv1\nrelu1\nfc8\n"}, chunks[1]]
-    expected = {"stdout": ["conv1\nrelu1\nfc8\n"], "text/plain": ["<Figure>"]}
-    for outputs in (chunks, written, one_chunk):
-        assert flatten(as_the_page_shows(outputs)) == expected
+    cut = [{"output_type": "stream", "name": "stdout", "text": "layer  direct"},
+           {"output_type": "stream", "name": "stdout", "text": "\nconv1  105\n"},
+           {"output_type": "display_data", "metadata": {}, "data": {"text/plain": "<Figure>"}},
+           {"output_type": "stream", "name": "stdout", "text": "fc8\n"}]
+    kept = copy.deepcopy(cut)
+    expected = {"stdout": ["layer  direct\nconv1  105\nfc8\n"], "text/plain": ["<Figure>"]}
+    assert flatten(as_the_page_shows(cut)) == expected
+    one_chunk = [{"output_type": "stream", "name": "stdout", "text": "layer  direct\nconv1  105\nfc8\n"}, cut[2]]
+    assert flatten(as_the_page_shows(one_chunk)) == expected
+    assert cut == kept, "the executed notebook's outputs are left as they came"
+    page = [dict(o) for o in page_outputs([nbformat.from_dict(o) for o in cut])]
+    assert page[0]["text"] == "layer  direct\nconv1  105\nfc8\n"
+    blank = coalesce_streams([nbformat.from_dict(o) for o in copy.deepcopy(cut)])
+    assert blank[0]["text"] == "layer  direct\n\nconv1  105\nfc8\n", "myst-nb's merge alone (the fault mended)"
     changed = copy.deepcopy(one_chunk)
-    changed[0]["text"] = "conv1\nfc8\n"
+    changed[0]["text"] = "layer  direct\nfc8\n"
     assert flatten(as_the_page_shows(changed)) != expected
 
 
