@@ -136,10 +136,12 @@ def test_instructor_guide_has_the_grading_table():
 
 
 def _nbgrader(args: list[str], cwd: Path) -> subprocess.Popen:
-    """Start ``nbgrader args`` in the course ``cwd``, the chapters in the smoke profile; its
+    """Start ``nbgrader args`` in the course ``cwd``, the chapters in the smoke profile with the
+    course's own cache of trained runs (the two courses are graded at once, and the book's build
+    runs beside them: one run folder written by two chapters at once stops the second); its
     output goes to ``cwd/nbgrader.log``."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "ALEXNET_PROFILE": "smoke", "TQDM_DISABLE": "1"}
+           "ALEXNET_PROFILE": "smoke", "TQDM_DISABLE": "1", "ALEXNET_CACHE_DIR": str(cwd / "cache")}
     with open(cwd / "nbgrader.log", "a") as log:
         return subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
