@@ -71,7 +71,8 @@ class Profile:
         device: the PyTorch device string the notebook should use (``"cuda"``, ``"mps"``, ``"cpu"``).
         smoke_sizes: :meth:`pick` takes the ``smoke`` value although the profile is another
             one (``ALEXNET_TEST_SIZES=smoke``, for the tests only): the profile's data and
-            code paths with tiny sizes. Always true for ``smoke`` and ``gpu-smoke``.
+            code paths with tiny sizes. False for ``smoke`` and ``gpu-smoke``, whose sizes are
+            the smoke ones anyway.
     """
 
     name: str
