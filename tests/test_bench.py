@@ -157,3 +157,23 @@ def test_train_benchmark_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.main(["train", "--modes", "turbo", "--images", str(tmp_path)])
     assert "unknown modes" in capsys.readouterr().err
+
+
+def test_the_package_names_every_benchmark_and_a_convolution_chapter_needs_no_torchvision():
+    """``alexnet_lib.bench`` (and ``alexnet_lib.widgets``) give each name from its module when first
+    asked for: Chapters 1, 2 and 4 time convolutions (and Chapter 1 slides a filter) without
+    importing torchvision (and torch._dynamo with it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom alexnet_lib import bench\nfrom alexnet_lib.bench.timing import best_time\n"
+            "from alexnet_lib.widgets import SlidingFilterExplorer\n"
+            "bench.SMALL_LAYER, bench.bench_conv, bench.median_interleaved\n"
+            "assert 'torchvision' not in sys.modules, 'torchvision imported'\n"
+            "for name in bench.__all__:\n    getattr(bench, name)\n"
+            "assert set(bench.__all__) <= set(dir(bench))\n"
+            "try:\n    bench.no_such_benchmark\nexcept AttributeError as e:\n    print(e)\n"
+            "from alexnet_lib import widgets\nfor name in widgets.__all__:\n    getattr(widgets, name)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "has no attribute 'no_such_benchmark'" in done.stdout

@@ -301,7 +301,10 @@ def run_chapters(work: Path, python: Path, manifest: Path, chapters: list[Path],
     student.mkdir()
     (work / "run_one.py").write_text(RUNNER)
     log = work / "connections.log"
-    keep = {"PATH", "LANG", "LC_ALL", "TERM", "TMPDIR"}
+    # the host's tuning goes through (threads per process, glibc's allocator: see the Makefile's
+    # `test`); nothing of the checkout's environment does
+    keep = {"PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "OMP_NUM_THREADS", "MALLOC_MMAP_THRESHOLD_",
+            "MALLOC_TRIM_THRESHOLD_"}
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(HOME=str(home), PATH=f"{python.parent}:{env.get('PATH', '')}", PYTHONNOUSERSITE="1",
                ALEXNET_PROFILE="cpu", TQDM_DISABLE="1", MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",

@@ -17,22 +17,35 @@ module of its own:
 
 from __future__ import annotations
 
-from .browser import BROWSER_TARGETS, bench_browser, format_browser
-from .cli import main
-from .conv import (
-    ALEXNET_CONV_LAYERS,
-    SMALL_LAYER,
-    ConvLayer,
-    bench_conv,
-    bench_stages,
-    format_conv,
-    format_stages,
-)
-from .data import bench_data, find_sample_images, format_data
-from .timing import median_interleaved, stage_times
-from .train import TRAIN_MODES, TRAIN_TARGETS, bench_train, format_train
+import importlib
+from typing import Any
+
+# Each name comes from its module when first asked for (PEP 562), so that a chapter which times a
+# convolution does not import the data and training benchmarks, and with them torchvision (about
+# 1.3 s of every kernel's start on a 2-core machine, for Chapters 1, 2 and 4).
+_WHERE = {
+    "BROWSER_TARGETS": "browser", "bench_browser": "browser", "format_browser": "browser",
+    "main": "cli",
+    "ALEXNET_CONV_LAYERS": "conv", "SMALL_LAYER": "conv", "ConvLayer": "conv", "bench_conv": "conv",
+    "bench_stages": "conv", "format_conv": "conv", "format_stages": "conv",
+    "bench_data": "data", "find_sample_images": "data", "format_data": "data",
+    "median_interleaved": "timing", "stage_times": "timing",
+    "TRAIN_MODES": "train", "TRAIN_TARGETS": "train", "bench_train": "train", "format_train": "train",
+}
 
 __all__ = ["ALEXNET_CONV_LAYERS", "BROWSER_TARGETS", "SMALL_LAYER", "TRAIN_MODES", "TRAIN_TARGETS", "ConvLayer",
            "bench_browser", "bench_conv", "bench_data", "bench_stages", "bench_train", "find_sample_images",
            "format_browser", "format_conv", "format_data", "format_stages", "format_train", "main",
            "median_interleaved", "stage_times"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value  # asked once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
