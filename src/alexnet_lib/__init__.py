@@ -14,6 +14,7 @@ checks it).
 - :mod:`~alexnet_lib.shapes` -- the size of a sliding window's output
 - :mod:`~alexnet_lib.display` -- showing source, images and arrays in notebooks
 - :mod:`~alexnet_lib.distributed` -- this process's place among several (``torchrun``)
+- :mod:`~alexnet_lib.lazy` -- a package's names imported when first asked for
 
 **Layers by hand, in numpy** (Chapters 1-4)
 

@@ -17,8 +17,7 @@ module of its own:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_names
 
 # Each name comes from its module when first asked for (PEP 562), so that a chapter which times a
 # convolution does not import the data and training benchmarks, and with them torchvision (about
@@ -38,14 +37,4 @@ __all__ = ["ALEXNET_CONV_LAYERS", "BROWSER_TARGETS", "SMALL_LAYER", "TRAIN_MODES
            "format_browser", "format_conv", "format_data", "format_stages", "format_train", "main",
            "median_interleaved", "stage_times"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value  # asked once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)

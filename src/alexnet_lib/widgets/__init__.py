@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_names
 
 # Each name comes from its module when first asked for (PEP 562): Chapter 1's sliding-filter
 # explorer does not import the feature-map explorer's data code, and torchvision with it.
@@ -12,14 +11,4 @@ _WHERE = {"SlidingFilterExplorer": "explorer", "explorer_image": "explorer",
 
 __all__ = ["FeatureMapExplorer", "SlidingFilterExplorer", "explorer_image", "square_image"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value  # asked once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)
