@@ -31,7 +31,7 @@ export PYTHONUNBUFFERED := 1
 BUILD_ENV := TQDM_DISABLE=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book pdf measure gpu-check student-path test test-lib test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser check-links bench bench-browser student colab lab clean distclean
+.PHONY: help install book pdf measure gpu-check student-path test test-lib test-nbgrader test-outputs test-gpu-paths lint-workflows lint-notebooks test-notebooks test-book test-browser check-links bench bench-browser student colab lab clean distclean
 
 help:
 	@echo "make book       build the website into _build/html (executes every chapter, cpu profile)"
@@ -87,20 +87,23 @@ measure: $(INSTALLED)
 # Every chapter runs in each profile's code paths, each once where it can: the strict book build
 # executes it in the gpu-smoke profile (the gpu paths with the smoke sizes and generated data; the
 # outputs kept for comparison are compared with that run, tests/test_notebook_outputs.py, nbval's
-# rules); the nbgrader round trip of the library's tests in the smoke profile (twice: right and
-# wrong answers); the student's path in the cpu profile (downloads, with the smoke sizes). The
-# stages run three at a time (make -j3) on the two cores CI has, in this order of need: the
-# library's tests beside the book's build; then the kept outputs, the student's path and the
-# browser tests as the build allows. The browser tests spend much of their time waiting on
-# Chromium and JupyterLab, and a third stage uses what they leave: on a 2-core machine two at a
-# time took 10.6 to 11.1 minutes, three 8.5. Every stage's processes use one thread each (two
-# processes that each spin two threads on two cores slow each other down by more than twice).
+# rules); the nbgrader round trip in the smoke profile (twice: right and wrong answers); the
+# student's path in the cpu profile (downloads, with the smoke sizes). The stages run four at a
+# time (make -j4) on the two cores CI has, in this order of need: the book's build (the student's
+# path and the browser tests wait for it) beside the nbgrader round trip and the library's other
+# tests; then the student's path and the browser tests as the build allows. The browser tests
+# spend much of their time waiting on Chromium and JupyterLab, and the other stages use what
+# they leave: on a 2-core machine two at a time took 10.6 to 11.1 minutes, three 8.5 to 11.9.
+# With three, the library's tests (the round trip among them) ran alone on one core for their
+# last two minutes; the round trip is a stage of its own now. Every stage's processes use one
+# thread each, benchmarks included (two processes that each spin two threads on two cores slow
+# each other down by more than twice).
 # Each stage's output is printed whole when it ends. `make test-gpu-paths` runs the gpu-smoke
 # profile alone.
 TEST_PROFILE := gpu-smoke
-TEST_STAGES := stage-library-tests stage-book-build-strict stage-notebook-outputs \
-	stage-workflows-lint stage-notebook-lint stage-site-links stage-browser-setup stage-browser-tests \
-	stage-student-path
+TEST_STAGES := stage-book-build-strict stage-nbgrader-round-trip stage-library-tests \
+	stage-workflows-lint stage-notebook-lint stage-browser-setup stage-student-path stage-browser-tests \
+	stage-notebook-outputs stage-site-links
 .PHONY: $(TEST_STAGES)
 
 # glibc gives each freed block over 32 MiB (a tensor of AlexNet's weights, a batch of images) back
@@ -112,11 +115,13 @@ TEST_STAGES := stage-library-tests stage-book-build-strict stage-notebook-output
 test: export MALLOC_MMAP_THRESHOLD_ := 4294967296
 test: export MALLOC_TRIM_THRESHOLD_ := 4294967296
 test: $(INSTALLED)
-	@$(MAKE) --no-print-directory -j3 -k --output-sync=target $(TEST_STAGES) ; \
+	@$(MAKE) --no-print-directory -j4 -k --output-sync=target $(TEST_STAGES) ; \
 	rc=$$?; $(STAGE) --summary; exit $$rc
 
 stage-library-tests: $(INSTALLED)
-	@$(STAGE) library-tests env OMP_NUM_THREADS=1 $(MAKE) --no-print-directory test-lib
+	@$(STAGE) library-tests env OMP_NUM_THREADS=1 $(MAKE) --no-print-directory test-lib LIB_TESTS=--ignore=$(NBGRADER_TESTS)
+stage-nbgrader-round-trip: $(INSTALLED)
+	@$(STAGE) nbgrader-round-trip env OMP_NUM_THREADS=1 $(MAKE) --no-print-directory test-nbgrader
 stage-book-build-strict: $(INSTALLED)
 	@$(STAGE) book-build-strict $(MAKE) --no-print-directory test-book
 stage-notebook-outputs: stage-book-build-strict
@@ -136,8 +141,14 @@ stage-student-path: stage-book-build-strict
 stage-browser-tests: stage-book-build-strict stage-browser-setup
 	@$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser
 
+# The library's tests, the nbgrader course's among them (LIB_TESTS=--ignore=... leaves a file out).
 test-lib: $(INSTALLED)
-	$(BIN)/pytest -q -p no:cacheprovider --durations=12 -m "not browser and not notebooks" tests
+	$(BIN)/pytest -q -p no:cacheprovider --durations=12 -m "not browser and not notebooks" $(LIB_TESTS) tests
+
+# The nbgrader course: no solution leaks, and a round trip through nbgrader of all ten chapters.
+NBGRADER_TESTS := tests/test_nbgrader.py
+test-nbgrader: $(INSTALLED)
+	$(BIN)/pytest -q -p no:cacheprovider $(NBGRADER_TESTS)
 
 # The kept outputs against the notebooks that the strict build (test-book) executed.
 test-outputs: $(INSTALLED)

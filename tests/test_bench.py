@@ -177,3 +177,19 @@ def test_the_package_names_every_benchmark_and_a_convolution_chapter_needs_no_to
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "has no attribute 'no_such_benchmark'" in done.stdout
+
+
+def test_a_benchmark_keeps_to_omp_num_threads_where_it_is_set(monkeypatch):
+    """Timed beside other work (the tests' stages), a benchmark must not spin a thread per CPU."""
+    import os
+
+    from alexnet_lib.machine import benchmark_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert benchmark_threads() == 1
+    assert bench.bench_stages("conv5", batch=1, repeats=1, settle=0.0)["machine"]["threads"] == 1
+    for unset in ("", "0", "two"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unset)
+        assert benchmark_threads() == (os.cpu_count() or 1)
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert benchmark_threads() == (os.cpu_count() or 1)

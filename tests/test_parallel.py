@@ -62,11 +62,35 @@ def test_round_trip(pair):
         assert torch.equal(a, b), name
 
 
+def test_a_fresh_one_is_initialised_as_in_the_paper():
+    """Its layers are built without memory and given the weights of a fresh grouped model:
+    nothing may be left as it was allocated."""
+    torch.manual_seed(1)
+    joined = TwoGPUAlexNet(num_classes=10, devices=("cpu", "cpu")).to_alexnet()
+    ones = {"conv2", "conv4", "conv5", "fc6", "fc7"}
+    for part in (joined.features, joined.classifier):
+        for name, layer in part.named_children():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                assert torch.isfinite(layer.weight).all() and abs(layer.weight.std().item() - 0.01) < 1e-3, name
+                assert torch.equal(layer.bias, torch.full_like(layer.bias, 1.0 if name in ones else 0.0)), name
+
+
+def test_weights_given_to_the_constructor(pair):
+    grouped, towers = pair
+    again = TwoGPUAlexNet(20, devices=("cpu", "cpu"), weights=grouped)
+    for a, b in zip(towers.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_errors():
     with pytest.raises(ValueError, match="two devices"):
         TwoGPUAlexNet(devices=("cpu",))
     with pytest.raises(ValueError, match="variant='paper'"):
         TwoGPUAlexNet.from_alexnet(AlexNet(variant="torchvision"), devices=("cpu", "cpu"))
+    with pytest.raises(ValueError, match="variant='paper'"):
+        TwoGPUAlexNet(devices=("cpu", "cpu"), weights=AlexNet(variant="small"))
+    with pytest.raises(ValueError, match="10 classes"):
+        TwoGPUAlexNet(devices=("cpu", "cpu"), weights=AlexNet(num_classes=10, variant="paper"))
     if torch.cuda.device_count() < 2:
         with pytest.raises(RuntimeError, match="devices=\\('cpu', 'cpu'\\)"):
             TwoGPUAlexNet(devices=("cuda:0", "cuda:1"))

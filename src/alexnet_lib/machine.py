@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["cpu_name", "describe"]
+__all__ = ["benchmark_threads", "cpu_name", "describe"]
 
 
 def cpu_name() -> str:
@@ -28,6 +28,18 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def benchmark_threads() -> int:
+    """The threads a benchmark uses unless it is told: ``OMP_NUM_THREADS`` where it is set to a
+    positive number (the limit given to every OpenMP program, PyTorch's and numpy's included),
+    else every CPU. The tests set it to 1, so that a benchmark run beside other work does not
+    spin threads on cores that are busy."""
+    try:
+        limit = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        limit = 0
+    return limit if limit > 0 else os.cpu_count() or 1
 
 
 def describe(threads: int | None = None, device: str | torch.device | None = None) -> dict[str, Any]:

@@ -82,14 +82,19 @@ class TwoGPUAlexNet(nn.Module):
         devices: the two devices, for example ``("cuda:0", "cuda:1")``; ``("cpu", "cpu")``
             runs the same computation on one machine (for tests and for reading).
         dropout: as in :class:`alexnet_lib.models.AlexNet`.
+        weights: a grouped ``AlexNet(variant="paper")`` whose weights the towers take (what
+            :meth:`from_alexnet` passes); by default a fresh one, initialised as in the paper.
 
-    The output is on ``devices[0]``. Weights are initialised as in the paper (via
-    :meth:`from_alexnet` of a fresh :class:`~alexnet_lib.models.AlexNet`).
+    The output is on ``devices[0]``.
     """
 
     def __init__(self, num_classes: int = 1000, devices: Sequence[str | torch.device] = ("cuda:0", "cuda:1"),
-                 dropout: float = 0.5) -> None:
+                 dropout: float = 0.5, *, weights: AlexNet | None = None) -> None:
         super().__init__()
+        if weights is not None and (not isinstance(weights, AlexNet) or weights.variant != "paper"):
+            raise ValueError("the towers take their weights from AlexNet(variant='paper'): only it has the two towers")
+        if weights is not None and weights.num_classes != num_classes:
+            raise ValueError(f"num_classes={num_classes}, but the weights' fc8 has {weights.num_classes} classes")
         if len(devices) != 2:
             raise ValueError(f"the paper's model parallelism uses two devices, got {list(devices)}")
         self.devices = tuple(torch.device(d) for d in devices)
@@ -100,9 +105,13 @@ class TwoGPUAlexNet(nn.Module):
                     "devices=('cpu', 'cpu') to run the two towers on the CPU."
                 )
         self.num_classes = num_classes
-        self.towers = nn.ModuleList([Tower(dropout), Tower(dropout)])
-        self.fc8 = nn.Linear(4096, num_classes)
-        self._copy_from(AlexNet(num_classes, variant="paper", dropout=dropout))
+        # Built on the meta device, then given memory: PyTorch's default initialisation of 62
+        # million weights would be overwritten at once, every weight is copied in below.
+        with torch.device("meta"):
+            self.towers = nn.ModuleList([Tower(dropout), Tower(dropout)])
+            self.fc8 = nn.Linear(4096, num_classes)
+        self.to_empty(device="cpu")
+        self._copy_from(AlexNet(num_classes, variant="paper", dropout=dropout) if weights is None else weights)
         self._place()
 
     def _place(self) -> None:
@@ -164,13 +173,8 @@ class TwoGPUAlexNet(nn.Module):
         """
         if not isinstance(model, AlexNet) or model.variant != "paper":
             raise ValueError("from_alexnet needs AlexNet(variant='paper'): only it has the two towers")
-        dropout = model.classifier.drop6.p
-        twin = cls(model.num_classes, devices=("cpu", "cpu"), dropout=dropout)
-        twin._copy_from(model)
-        twin.devices = tuple(torch.device(d) for d in devices)
-        twin._place()
-        twin.train(model.training)
-        return twin
+        twin = cls(model.num_classes, devices, dropout=model.classifier.drop6.p, weights=model)
+        return twin.train(model.training)
 
     @torch.no_grad()
     def to_alexnet(self) -> AlexNet:

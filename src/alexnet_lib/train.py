@@ -15,7 +15,6 @@ the fields of :class:`~alexnet_lib.config.Config` (:mod:`~alexnet_lib.cli`).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import signal

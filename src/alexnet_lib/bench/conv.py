@@ -13,7 +13,6 @@ against im2col on a small layer.
 
 from __future__ import annotations
 
-import os
 import textwrap
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 from threadpoolctl import threadpool_limits
 
 from ..conv import conv2d_backward, conv2d_fft, conv2d_im2col, conv2d_naive, conv2d_winograd, multiplications
-from ..machine import describe
+from ..machine import benchmark_threads, describe
 from .timing import median_interleaved, stage_times
 
 __all__ = ["ALEXNET_CONV_LAYERS", "ALGORITHMS", "SMALL_LAYER", "TARGETS", "ConvLayer", "bench_conv", "bench_stages",
@@ -117,14 +116,15 @@ def bench_conv(
     Every layer runs forward with each of ``algorithms`` that applies to it (im2col; Winograd's
     F(2x2, 3x3) and F(4x4, 3x3) for 3x3 kernels at stride 1; FFT), and forward+backward with
     im2col and the hand-written backward pass. The best of the library's forwards is compared
-    with PyTorch's per layer and in total. Uses ``threads`` threads (default: all CPUs) for
-    both libraries, and leaves PyTorch's thread count as it found it. ``strided_fft=False``
-    leaves out the FFT on layers with a stride (conv1), where it computes sixteen outputs for
-    every one it keeps and takes seconds a batch: a chapter's run stays within its time.
+    with PyTorch's per layer and in total. Uses ``threads`` threads for both libraries (default:
+    :func:`~alexnet_lib.machine.benchmark_threads`), and leaves PyTorch's thread count as it
+    found it. ``strided_fft=False`` leaves out the FFT on layers with a stride (conv1), where it
+    computes sixteen outputs for every one it keeps and takes seconds a batch: a chapter's run
+    stays within its time.
     """
     for name in algorithms:
         _algorithm(name, ALEXNET_CONV_LAYERS[2])  # an unknown name fails here, before any timing
-    threads = threads or os.cpu_count() or 1
+    threads = threads or benchmark_threads()
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -146,7 +146,7 @@ def bench_stages(layer: str = "conv3", batch: int = 32, repeats: int = 5, thread
     if layer not in by_name or _algorithm("winograd4", by_name[layer]) is None:
         raise ValueError(f"layer must be one of AlexNet's 3x3 layers (conv3, conv4, conv5), got {layer!r}")
     spec = by_name[layer]
-    threads = threads or os.cpu_count() or 1
+    threads = threads or benchmark_threads()
     x, w, b, args = spec.random_inputs(batch, np.random.default_rng(0))
     with threadpool_limits(limits=threads):
         stages = {

@@ -28,7 +28,7 @@ from ..config import Config
 from ..data import BatchPreparer, classic_transform, predecode
 from ..devices import pick_device
 from ..lrn import ComposedTowerLRN, TowerLocalResponseNorm
-from ..machine import describe
+from ..machine import benchmark_threads, describe
 from ..run_data import build_data, crop_size, square_size
 from .data import find_sample_images
 
@@ -201,7 +201,7 @@ def bench_train(images: str | os.PathLike[str] | None = None, device: str = "aut
     steps = steps or (40 if gpu else 10)
     warmup = warmup if warmup is not None else (10 if gpu else 3)
     workers = workers if workers is not None else (min(os.cpu_count() or 1, 12) if gpu else 2)
-    threads = threads or os.cpu_count() or 1
+    threads = threads or benchmark_threads()
     modes = modes or (("plain", "fast") if gpu else ("plain", "fast", "fast_fp32"))
     unknown = set(modes) - set(TRAIN_MODES)
     if unknown:
