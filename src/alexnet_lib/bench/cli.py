@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p_conv = sub.add_parser("conv", help="im2col convolution vs PyTorch on AlexNet's conv layers")
     p_conv.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     p_conv.add_argument("--repeats", type=int, default=5, help="timed runs per function (default 5)")
-    p_conv.add_argument("--threads", type=int, default=None, help="threads for numpy and torch (default: OMP_NUM_THREADS where set, else all CPUs)")
+    p_conv.add_argument("--threads", type=int, default=None,
+                        help="threads for numpy and torch (default: OMP_NUM_THREADS where set, else all CPUs)")
     p_conv.add_argument("--settle", type=float, default=0.2,
                         help="seconds of rest before each timed run, so idle thread pools stop spinning (default 0.2)")
     p_conv.add_argument("--algorithms", default=",".join(ALGORITHMS),
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     p_stages.add_argument("--layer", default="conv3", help="conv3, conv4 or conv5 (default conv3)")
     p_stages.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     p_stages.add_argument("--repeats", type=int, default=5, help="timed runs per algorithm (default 5)")
-    p_stages.add_argument("--threads", type=int, default=None, help="threads for numpy (default: OMP_NUM_THREADS where set, else all CPUs)")
+    p_stages.add_argument("--threads", type=int, default=None,
+                          help="threads for numpy (default: OMP_NUM_THREADS where set, else all CPUs)")
     p_stages.add_argument("--settle", type=float, default=0.2, help="seconds of rest before each run (default 0.2)")
     p_stages.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p_data = sub.add_parser("data", help="training data pipeline: ours vs PyTorch's ImageNet example")
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10 GPU, 3 CPU)")
     p_train.add_argument("--repeats", type=int, default=3)
     p_train.add_argument("--workers", type=int, default=None, help="DataLoader workers (default 2 CPU, up to 12 GPU)")
-    p_train.add_argument("--threads", type=int, default=None, help="PyTorch threads (default: OMP_NUM_THREADS where set, else all CPUs)")
+    p_train.add_argument("--threads", type=int, default=None,
+                         help="PyTorch threads (default: OMP_NUM_THREADS where set, else all CPUs)")
     p_train.add_argument("--modes", default=None, help=f"comma-separated, from {','.join(TRAIN_MODES)}")
     p_train.add_argument("--compile", action="store_true", help="also torch.compile the model in the fast mode")
     p_train.add_argument("--json", action="store_true", help="print machine-readable JSON")
