@@ -66,20 +66,22 @@ def test_a_fresh_one_is_initialised_as_in_the_paper():
     """Its layers are built without memory and given the weights of a fresh grouped model:
     nothing may be left as it was allocated."""
     torch.manual_seed(1)
-    joined = TwoGPUAlexNet(num_classes=10, devices=("cpu", "cpu")).to_alexnet()
+    twin = TwoGPUAlexNet(num_classes=10, devices=("cpu", "cpu"))
     ones = {"conv2", "conv4", "conv5", "fc6", "fc7"}
-    for part in (joined.features, joined.classifier):
-        for name, layer in part.named_children():
-            if isinstance(layer, (nn.Conv2d, nn.Linear)):
-                assert torch.isfinite(layer.weight).all() and abs(layer.weight.std().item() - 0.01) < 1e-3, name
-                assert torch.equal(layer.bias, torch.full_like(layer.bias, 1.0 if name in ones else 0.0)), name
+    layers = [(f"tower{i}.{name}", name, layer) for i, tower in enumerate(twin.towers)
+              for name, layer in tower.named_modules() if isinstance(layer, (nn.Conv2d, nn.Linear))]
+    layers.append(("fc8", "fc8", twin.fc8))
+    assert len(layers) == 2 * 7 + 1
+    for where, name, layer in layers:
+        assert torch.isfinite(layer.weight).all() and abs(layer.weight.std().item() - 0.01) < 1e-3, where
+        assert torch.equal(layer.bias, torch.full_like(layer.bias, 1.0 if name.split(".")[-1] in ones else 0.0)), where
 
 
 def test_weights_given_to_the_constructor(pair):
-    grouped, towers = pair
+    grouped, _ = pair
     again = TwoGPUAlexNet(20, devices=("cpu", "cpu"), weights=grouped)
-    for a, b in zip(towers.state_dict().values(), again.state_dict().values()):
-        assert torch.equal(a, b)
+    for (name, a), b in zip(grouped.state_dict().items(), again.to_alexnet().state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
 
 
 def test_errors():
@@ -91,6 +93,11 @@ def test_errors():
         TwoGPUAlexNet(devices=("cpu", "cpu"), weights=AlexNet(variant="small"))
     with pytest.raises(ValueError, match="10 classes"):
         TwoGPUAlexNet(devices=("cpu", "cpu"), weights=AlexNet(num_classes=10, variant="paper"))
+    lighter = AlexNet(num_classes=10, variant="paper", dropout=0.3)
+    assert TwoGPUAlexNet(10, devices=("cpu", "cpu"), weights=lighter).towers[1].fc7.drop7.p == 0.3
+    for other in ({"lrn": "printed"}, {"width": 0.5}, {"image_size": 99}):
+        with pytest.raises(ValueError, match=next(iter(other))):
+            TwoGPUAlexNet(10, devices=("cpu", "cpu"), weights=AlexNet(num_classes=10, variant="paper", **other))
     if torch.cuda.device_count() < 2:
         with pytest.raises(RuntimeError, match="devices=\\('cpu', 'cpu'\\)"):
             TwoGPUAlexNet(devices=("cuda:0", "cuda:1"))

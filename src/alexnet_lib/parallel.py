@@ -33,6 +33,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .lrn import DEFAULT_READING
 from .models import PAPER_INPUT_SIZE, AlexNet, paper_lrn
 
 __all__ = ["Tower", "TwoGPUAlexNet"]
@@ -81,20 +82,29 @@ class TwoGPUAlexNet(nn.Module):
         num_classes: size of the last layer.
         devices: the two devices, for example ``("cuda:0", "cuda:1")``; ``("cpu", "cpu")``
             runs the same computation on one machine (for tests and for reading).
-        dropout: as in :class:`alexnet_lib.models.AlexNet`.
-        weights: a grouped ``AlexNet(variant="paper")`` whose weights the towers take (what
-            :meth:`from_alexnet` passes); by default a fresh one, initialised as in the paper.
+        dropout: as in :class:`alexnet_lib.models.AlexNet` (default 0.5, or that of ``weights``).
+        weights: a grouped ``AlexNet(variant="paper")`` of the paper's size (width 1, 227-pixel
+            input, the default LRN reading, as the towers are) whose weights the towers take
+            (what :meth:`from_alexnet` passes); by default a fresh one, initialised as in the paper.
 
     The output is on ``devices[0]``.
     """
 
     def __init__(self, num_classes: int = 1000, devices: Sequence[str | torch.device] = ("cuda:0", "cuda:1"),
-                 dropout: float = 0.5, *, weights: AlexNet | None = None) -> None:
+                 dropout: float | None = None, *, weights: AlexNet | None = None) -> None:
         super().__init__()
-        if weights is not None and (not isinstance(weights, AlexNet) or weights.variant != "paper"):
-            raise ValueError("the towers take their weights from AlexNet(variant='paper'): only it has the two towers")
-        if weights is not None and weights.num_classes != num_classes:
-            raise ValueError(f"num_classes={num_classes}, but the weights' fc8 has {weights.num_classes} classes")
+        if weights is not None:
+            if not isinstance(weights, AlexNet) or weights.variant != "paper":
+                raise ValueError("the towers take their weights from AlexNet(variant='paper'): only it has the two "
+                                 "towers")
+            if weights.num_classes != num_classes:
+                raise ValueError(f"num_classes={num_classes}, but the weights' fc8 has {weights.num_classes} classes")
+            tower_like = {"width": 1.0, "image_size": PAPER_INPUT_SIZE, "lrn": DEFAULT_READING}
+            different = {k: getattr(weights, k) for k, v in tower_like.items() if getattr(weights, k) != v}
+            if different:
+                raise ValueError(f"the towers are the paper's network ({tower_like}); these weights have {different}")
+            dropout = weights.classifier.drop6.p if dropout is None else dropout
+        dropout = 0.5 if dropout is None else dropout
         if len(devices) != 2:
             raise ValueError(f"the paper's model parallelism uses two devices, got {list(devices)}")
         self.devices = tuple(torch.device(d) for d in devices)
@@ -173,8 +183,7 @@ class TwoGPUAlexNet(nn.Module):
         """
         if not isinstance(model, AlexNet) or model.variant != "paper":
             raise ValueError("from_alexnet needs AlexNet(variant='paper'): only it has the two towers")
-        twin = cls(model.num_classes, devices, dropout=model.classifier.drop6.p, weights=model)
-        return twin.train(model.training)
+        return cls(model.num_classes, devices, weights=model).train(model.training)
 
     @torch.no_grad()
     def to_alexnet(self) -> AlexNet:
